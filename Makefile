@@ -1,0 +1,28 @@
+# The two set-up commands of the README: `make demo` (the main job) and `make test` (the whole suite).
+# Both install what they need first, so either works on a fresh machine.
+PYTHON ?= python3
+
+.PHONY: install install-dev demo test lint typecheck pytest interop-deps
+
+install:
+	$(PYTHON) -m pip install --quiet --upgrade pip wheel setuptools
+	$(PYTHON) -m pip install --quiet -e ".[ethereum,fabric,postgres]"
+
+install-dev: install
+	$(PYTHON) -m pip install --quiet -e ".[ethereum,fabric,postgres,dev]"
+	bash scripts/install-test-deps.sh
+
+demo: install
+	vcgate demo
+
+lint:
+	ruff check .
+	ruff format --check .
+
+typecheck:
+	bash scripts/typecheck.sh
+
+pytest:
+	$(PYTHON) -m pytest
+
+test: install-dev lint typecheck pytest

@@ -1,0 +1,60 @@
+"""The canonical model of vcgate as data: pinned JSON-LD contexts, the offline document loader, JSON Schemas per
+credential type, key encodings, problems and the root exception.
+
+No I/O beyond reading package files.
+"""
+
+from ._contexts import (
+    CANONICAL_CONTEXT,
+    CREDENTIALS_V1_URL,
+    CREDENTIALS_V2_URL,
+    TRACEABILITY_V1_URL,
+    VCGATE_CONTEXT_URL,
+    PinnedContext,
+    document_loader,
+    load_pinned,
+    pinned_contexts,
+)
+from ._errors import ContextNotAllowedError, InputError, VcgateError
+from ._keycodec import (
+    DecodedPublicKey,
+    KeyType,
+    b64url,
+    b64url_decode,
+    multibase_decode,
+    public_key_from_cryptography,
+    public_key_from_jwk,
+    public_key_from_multibase,
+    public_key_from_raw,
+    secret_key_from_multibase,
+    secret_key_to_multibase,
+)
+from ._problems import Problem, json_pointer
+
+__all__ = [
+    "CANONICAL_CONTEXT",
+    "CREDENTIALS_V1_URL",
+    "CREDENTIALS_V2_URL",
+    "TRACEABILITY_V1_URL",
+    "VCGATE_CONTEXT_URL",
+    "ContextNotAllowedError",
+    "DecodedPublicKey",
+    "InputError",
+    "KeyType",
+    "PinnedContext",
+    "Problem",
+    "VcgateError",
+    "b64url",
+    "b64url_decode",
+    "document_loader",
+    "json_pointer",
+    "load_pinned",
+    "multibase_decode",
+    "pinned_contexts",
+    "public_key_from_cryptography",
+    "public_key_from_jwk",
+    "public_key_from_multibase",
+    "public_key_from_raw",
+    "secret_key_from_multibase",
+    "secret_key_to_multibase",
+]
