@@ -4,6 +4,7 @@ credential type, key encodings, problems and the root exception.
 No I/O beyond reading package files.
 """
 
+from ._checks import Check, CheckStatus, OverallStatus, overall_status
 from ._contexts import (
     CANONICAL_CONTEXT,
     CREDENTIALS_V1_URL,
@@ -34,6 +35,9 @@ from ._problems import Problem, json_pointer
 __all__ = [
     "CANONICAL_CONTEXT",
     "CREDENTIALS_V1_URL",
+    "Check",
+    "CheckStatus",
+    "OverallStatus",
     "CREDENTIALS_V2_URL",
     "TRACEABILITY_V1_URL",
     "VCGATE_CONTEXT_URL",
@@ -50,6 +54,7 @@ __all__ = [
     "json_pointer",
     "load_pinned",
     "multibase_decode",
+    "overall_status",
     "pinned_contexts",
     "public_key_from_cryptography",
     "public_key_from_jwk",

@@ -1,3 +1,67 @@
-"""The customs node: proofs, keys, DIDs, status lists, issuing, verification, and the CLI."""
+"""The customs node: Data Integrity proofs, keys, DIDs, status lists, issuing and verification.
 
-__all__: list[str] = []
+Typical use::
+
+    from vcgate.gateway import KeyPair, Policy, Verifier, DidResolver, sign
+    signed = sign(credential, KeyPair.from_file("key.json"), suite="eddsa-rdfc-2022", created=now)
+    result = Verifier(Policy.default(), DidResolver.offline()).check(signed, at=now)
+    result.status  # "verified" | "invalid" | "error"
+"""
+
+from ._canonical import CanonicalizationError, jcs, rdfc, undefined_terms
+from ._dids import (
+    DidJwkMethod,
+    DidKeyMethod,
+    DidMethod,
+    DidResolutionError,
+    DidResolver,
+    DidWebMethod,
+    VerificationMethod,
+    did_web_url,
+)
+from ._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
+from ._policy import Policy, PolicyError
+from ._proofs import SUITES, Cryptosuite, HashData, ProofError, ProofVerification, hash_data, sign, verify_proof
+from ._verify import (
+    CredentialVerificationError,
+    VerificationResult,
+    Verifier,
+    check_validity,
+    issuer_id,
+    parse_json_strictly,
+)
+
+__all__ = [
+    "SUITES",
+    "CanonicalizationError",
+    "CredentialVerificationError",
+    "Cryptosuite",
+    "DidJwkMethod",
+    "DidKeyMethod",
+    "DidMethod",
+    "DidResolutionError",
+    "DidResolver",
+    "DidWebMethod",
+    "HashData",
+    "KeyFileError",
+    "KeyPair",
+    "Policy",
+    "PolicyError",
+    "ProofError",
+    "ProofVerification",
+    "VerificationMethod",
+    "VerificationResult",
+    "Verifier",
+    "check_validity",
+    "did_web_url",
+    "hash_data",
+    "issuer_id",
+    "jcs",
+    "parse_json_strictly",
+    "parse_key_type",
+    "rdfc",
+    "sign",
+    "undefined_terms",
+    "verify_proof",
+    "verify_signature",
+]

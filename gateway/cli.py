@@ -1,12 +1,191 @@
-"""The ``vcgate`` command line: a thin shell over the library."""
+"""The ``vcgate`` command line: a thin shell over the library.
+
+Exit codes (every command): 0 success / verified, 1 invalid (the input is wrong), 2 error (could not decide:
+a DID unresolvable, a ledger unreachable), 64 usage (bad arguments or unreadable files, as sysexits' EX_USAGE).
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="vcgate: ledger records as verifiable credentials")
+import typer
+import typer.exceptions
+from rich.console import Console
+from rich.table import Table
+
+from vcgate.canonical_schema import VcgateError
+
+from ._dids import DidResolver
+from ._keys import KeyPair
+from ._policy import Policy
+from ._proofs import SUITES, sign
+from ._verify import Verifier
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="vcgate: ledger records as W3C verifiable credentials, verified and linked for customs.",
+)
+keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
+app.add_typer(keys_app, name="keys")
+
+out = Console(emoji=False, highlight=False)
+err = Console(stderr=True, emoji=False, highlight=False)
+
+
+def usage_error(message: str) -> NoReturn:
+    """Print a usage error and exit 64."""
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def parse_instant(value: str | None) -> datetime:
+    """An ISO-8601 instant with timezone (``Z`` allowed); now (UTC) when omitted."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        usage_error(f"--at {value!r} is not an ISO-8601 date-time")
+    if t.tzinfo is None:
+        usage_error(f"--at {value!r} needs a timezone (e.g. 2026-01-01T00:00:00Z)")
+    return t
+
+
+def read_input(path: str) -> bytes:
+    """Read a file argument (``-`` for standard input)."""
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        usage_error(f"cannot read {path}: {exc.strerror}")
+
+
+def print_json(value: Any) -> None:
+    """Machine output: compact-indented JSON on stdout."""
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Key file to create (written 0600).")],
+    key_type: Annotated[
+        str, typer.Option("--type", "-t", help="ed25519, p256, p384 or secp256k1.")
+    ] = "ed25519",
+    controller: Annotated[
+        str | None, typer.Option(help="Controller DID (default: the key's did:key).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the public key as JSON.")] = False,
+) -> None:
+    """Make a new signing key file (private keys are written with mode 0600)."""
+    try:
+        pair = KeyPair.generate(key_type, controller)
+    except VcgateError as exc:
+        usage_error(str(exc))
+    try:
+        pair.to_file(out_path)
+    except FileExistsError:
+        usage_error(f"{out_path} exists; refusing to overwrite a key file")
+    except OSError as exc:
+        usage_error(f"cannot write {out_path}: {exc.strerror}")
+    public = pair.to_multikey(include_secret=False)
+    if as_json:
+        print_json(public)
+    else:
+        out.print(f"wrote {out_path} ({pair.key_type}), verification method {pair.verification_method}")
+
+
+@app.command("issue")
+def issue(
+    file: Annotated[str, typer.Argument(help="Unsigned credential (JSON-LD), or - for stdin.")],
+    key: Annotated[Path, typer.Option("--key", "-k", help="Key file from `vcgate keys generate`.")],
+    suite: Annotated[str, typer.Option("--suite", "-s", help="Cryptosuite.")] = "eddsa-rdfc-2022",
+    created: Annotated[str | None, typer.Option(help="Proof creation time (ISO-8601; default now).")] = None,
+) -> None:
+    """Sign a credential with a Data Integrity proof and print it."""
+    if suite not in SUITES:
+        usage_error(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
+    try:
+        pair = KeyPair.from_file(key)
+    except VcgateError as exc:
+        usage_error(str(exc))
+    try:
+        doc = json.loads(read_input(file))
+    except ValueError as exc:
+        usage_error(f"{file} is not JSON: {exc}")
+    if not isinstance(doc, dict):
+        usage_error(f"{file} must hold a JSON object")
+    try:
+        signed = sign(doc, pair, suite=suite, created=parse_instant(created))
+    except VcgateError as exc:
+        err.print(f"[red]cannot sign:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    print_json(signed)
+
+
+def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
+    """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
+    from ._status import HttpStatusListFetcher, StatusListChecker
+
+    resolver = DidResolver.offline() if offline else DidResolver.default()
+    checker = StatusListChecker(HttpStatusListFetcher()) if not offline else None
+    return Verifier(policy, resolver, status_checker=checker)
+
+
+@app.command("verify")
+def verify(
+    file: Annotated[str, typer.Argument(help="Credential: JSON-LD or a compact vc+jwt; - for stdin.")],
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy file (default: the shipped default policy).")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="Verify as of this instant (ISO-8601; default now).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result object as JSON.")] = False,
+    offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
+) -> None:
+    """Verify one credential. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    try:
+        pol = Policy.from_file(policy) if policy else Policy.default()
+    except VcgateError as exc:
+        usage_error(str(exc))
+    instant = parse_instant(at)
+    data = read_input(file)
+    result = default_verifier(pol, offline=offline).check(data, at=instant)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        colour = {"verified": "green", "invalid": "red", "error": "yellow"}[result.status]
+        out.print(f"[bold {colour}]{result.status.upper()}[/] {file}  issuer={result.issuer or '-'}")
+        table = Table(show_header=True, header_style="bold")
+        for col in ("stage", "check", "status", "problem"):
+            table.add_column(col)
+        for c in result.checks:
+            problem = f"{c.problem.code}: {c.problem.detail}" if c.problem else ""
+            table.add_row(c.stage, c.name, c.status, problem)
+        out.print(table)
+    raise typer.Exit({"verified": EXIT_OK, "invalid": EXIT_INVALID, "error": EXIT_ERROR}[result.status])
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: usage errors exit 64 (typer's default would be 2, which means "error" here)."""
+    try:
+        rv = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(EXIT_ERROR)
+    except typer.exceptions.TyperException as exc:
+        # typer's vendored click raises UsageError (and subclasses) for bad arguments; all carry show().
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {exc}")
+        sys.exit(EXIT_USAGE)
+    sys.exit(rv if isinstance(rv, int) else 0)

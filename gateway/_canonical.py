@@ -1,0 +1,210 @@
+"""Canonicalization for Data Integrity: RDFC-1.0 (via PyLD) and RFC 8785 JCS, with the strict-terms check.
+
+Strictness (VC Data Integrity §4.2 "data loss"; the most cited false positive in VC libraries): a property that no
+context defines is either dropped by JSON-LD expansion (so it is not signed) or, under credentials/v2 and
+traceability/v1, expanded under the ``issuer-dependent#`` vocabulary. vcgate rejects both unless an allow-list names
+the term. Both are detected during the same expansion that produces the RDF dataset, so the check costs nothing extra
+for the RDFC suites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+import rfc8785
+from pyld import jsonld
+from pyld.canon import URDNA2015
+
+from vcgate.canonical_schema import ContextNotAllowedError, Problem, VcgateError, document_loader
+
+ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
+
+_LOADER = document_loader()
+
+
+class CanonicalizationError(VcgateError):
+    """The document could not be canonicalized (invalid JSON-LD, an unpinned context, a non-JSON value)."""
+
+    def __init__(self, message: str, *, code: str = "CANONICALIZATION_FAILED", url: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.url = url
+
+
+@dataclass(frozen=True, slots=True)
+class RdfcResult:
+    """Canonical N-Quads of a document and the undefined terms found while expanding it."""
+
+    nquads: str
+    undefined_terms: tuple[str, ...]
+
+
+def _context_refusal(exc: BaseException) -> ContextNotAllowedError | None:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ContextNotAllowedError):
+            return cur
+        details = getattr(cur, "details", None)
+        if isinstance(details, dict):
+            inner = details.get("cause")
+            if isinstance(inner, ContextNotAllowedError):
+                return inner
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _convert(exc: Exception) -> CanonicalizationError:
+    refused = _context_refusal(exc)
+    if refused is not None:
+        return CanonicalizationError(str(refused), code="CONTEXT_NOT_ALLOWED", url=refused.url)
+    return CanonicalizationError(f"not valid JSON-LD: {exc}", code="JSONLD_INVALID")
+
+
+def _undefined_in_dataset(dataset: Mapping[str, list[dict[str, Any]]]) -> list[str]:
+    found: list[str] = []
+    for triples in dataset.values():
+        for t in triples:
+            pred = t["predicate"]["value"]
+            if pred.startswith(ISSUER_DEPENDENT):
+                found.append(pred[len(ISSUER_DEPENDENT) :])
+            obj = t["object"]
+            if obj["type"] == "IRI" and obj["value"].startswith(ISSUER_DEPENDENT):
+                found.append(obj["value"][len(ISSUER_DEPENDENT) :])
+            dt = obj.get("datatype")
+            if isinstance(dt, str) and dt.startswith(ISSUER_DEPENDENT):
+                found.append(dt[len(ISSUER_DEPENDENT) :])
+    return found
+
+
+def _options(loader: Callable[..., Any] | None) -> dict[str, Any]:
+    return {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": loader or _LOADER,
+        "base": "",
+        "produceGeneralizedRdf": False,
+    }
+
+
+def rdfc(document: Mapping[str, Any], loader: Callable[..., Any] | None = None) -> RdfcResult:
+    """RDFC-1.0 canonical N-Quads of ``document`` plus every undefined term met during expansion.
+
+    Raises :class:`CanonicalizationError` (code ``CONTEXT_NOT_ALLOWED`` for an unpinned context).
+    """
+    dropped: list[str] = []
+
+    def on_dropped(prop: str | None) -> None:
+        dropped.append(str(prop))
+
+    processor = jsonld.JsonLdProcessor(on_property_dropped=on_dropped)
+    options = _options(loader)
+    try:
+        rdf_opts = dict(options)
+        del rdf_opts["format"]
+        dataset = processor.to_rdf(dict(document), rdf_opts)
+        nquads = URDNA2015().main(dataset, options)
+    except RecursionError:
+        raise CanonicalizationError("document nested too deeply", code="INPUT_TOO_DEEP") from None
+    except (jsonld.JsonLdError, ContextNotAllowedError, ValueError, TypeError) as exc:
+        raise _convert(exc) from None
+    return RdfcResult(str(nquads), tuple(dropped) + tuple(_undefined_in_dataset(dataset)))
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 JSON Canonicalization Scheme bytes."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise CanonicalizationError(f"cannot JCS-canonicalize: {exc}", code="JCS_FAILED") from None
+
+
+# --- strict terms for suites that do not expand (JCS, JOSE) -------------------------------------------------------
+
+_PLACEHOLDER = "urn:vcgate:value"
+_SKELETON_CACHE: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
+_SKELETON_CACHE_SIZE = 4096
+_SKELETON_LOCK = Lock()
+
+
+def _skeleton(value: Any, key: str | None = None) -> Any:
+    # Whether a term is defined depends on the contexts, the keys, the nesting and the type values (type-scoped
+    # contexts) - not on literal values. Replacing literals by one absolute IRI keeps every one of those and lets
+    # documents of the same shape share one cached answer.
+    if isinstance(value, dict):
+        return {k: (v if k == "@context" else _skeleton(v, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_skeleton(v, key) for v in value]
+    if key in ("type", "@type"):
+        return value
+    return _PLACEHOLDER
+
+
+def undefined_terms(document: Mapping[str, Any], loader: Callable[..., Any] | None = None) -> tuple[str, ...]:
+    """Terms of ``document`` that no context defines (dropped, or expanded under ``issuer-dependent#``).
+
+    Cached by the document's shape (keys, nesting, type values, contexts), so verifying many credentials of one
+    type expands each shape once.
+    """
+    skeleton = _skeleton(dict(document))
+    key = hashlib.sha256(jcs(skeleton)).digest()
+    with _SKELETON_LOCK:
+        hit = _SKELETON_CACHE.get(key)
+        if hit is not None:
+            _SKELETON_CACHE.move_to_end(key)
+            return hit
+    result = rdfc_expand_terms(skeleton, loader)
+    with _SKELETON_LOCK:
+        _SKELETON_CACHE[key] = result
+        while len(_SKELETON_CACHE) > _SKELETON_CACHE_SIZE:
+            _SKELETON_CACHE.popitem(last=False)
+    return result
+
+
+def rdfc_expand_terms(document: Mapping[str, Any], loader: Callable[..., Any] | None = None) -> tuple[str, ...]:
+    """Expand ``document`` and list its undefined terms (no canonicalization)."""
+    dropped: list[str] = []
+
+    def on_dropped(prop: str | None) -> None:
+        dropped.append(str(prop))
+
+    processor = jsonld.JsonLdProcessor(on_property_dropped=on_dropped)
+    rdf_opts = _options(loader)
+    del rdf_opts["format"]
+    try:
+        dataset = processor.to_rdf(dict(document), rdf_opts)
+    except RecursionError:
+        raise CanonicalizationError("document nested too deeply", code="INPUT_TOO_DEEP") from None
+    except (jsonld.JsonLdError, ContextNotAllowedError, ValueError, TypeError) as exc:
+        raise _convert(exc) from None
+    return tuple(dropped) + tuple(_undefined_in_dataset(dataset))
+
+
+def strict_term_problems(
+    terms: Iterable[str], allowed: Iterable[str] = (), pointer: str = ""
+) -> list[Problem]:
+    """Problems for undefined terms not admitted by ``allowed``."""
+    allow = set(allowed)
+    bad = sorted({t for t in terms if t not in allow})
+    return [
+        Problem(
+            "UNDEFINED_TERM",
+            "Undefined term",
+            f"the term {t!r} is not defined by any of the document's contexts; it would be dropped or "
+            "issuer-dependent, so it is not reliably signed",
+            pointer,
+        )
+        for t in bad
+    ]
+
+
+def dumps_compact(value: Any) -> str:
+    """Compact JSON text (for messages and digests that need not be canonical)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,103 @@
+"""The verification policy: an input of every verification (STYLE.md §5). A default ships in the package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from vcgate.canonical_schema import VcgateError
+
+
+class PolicyError(VcgateError):
+    """A policy file is missing, not YAML/JSON, or does not match the policy schema."""
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("policies/policy.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed, schema-checked verification policy."""
+
+    name: str
+    accepted_suites: frozenset[str]
+    accepted_jwt_algorithms: frozenset[str]
+    undefined_terms_allowed: Mapping[str, frozenset[str]]
+    max_credential_bytes: int
+    max_json_depth: int
+    check_status: bool
+    check_schema: bool
+    require_issuer_key_binding: bool
+    digest: str
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_mapping(cls, data: Any, *, source: str = "<policy>") -> Policy:
+        """Validate ``data`` against the policy schema and build the policy."""
+        if not isinstance(data, dict):
+            raise PolicyError(f"{source}: a policy must be a mapping")
+        errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
+        if errors:
+            e = errors[0]
+            where = "/".join(str(p) for p in e.path) or "(top level)"
+            raise PolicyError(f"{source}: invalid policy at {where}: {e.message}")
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        allowed = {k: frozenset(v) for k, v in (data.get("undefined_terms_allowed") or {}).items()}
+        return cls(
+            name=data["name"],
+            accepted_suites=frozenset(data.get("accepted_suites") or ()),
+            accepted_jwt_algorithms=frozenset(data.get("accepted_jwt_algorithms") or ()),
+            undefined_terms_allowed=allowed,
+            max_credential_bytes=int(data.get("max_credential_bytes", 1 << 20)),
+            max_json_depth=int(data.get("max_json_depth", 64)),
+            check_status=bool(data.get("check_status", True)),
+            check_schema=bool(data.get("check_schema", True)),
+            require_issuer_key_binding=bool(data.get("require_issuer_key_binding", True)),
+            digest=digest,
+            raw=data,
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Policy:
+        """Load a YAML (or JSON) policy file."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy {path}: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise PolicyError(f"policy {path} is not YAML: {exc}") from None
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The policy shipped with vcgate (``gateway/policies/default.yaml``)."""
+        return _default_policy()
+
+    def allowed_terms_for(self, types: list[str]) -> frozenset[str]:
+        """Undefined terms the policy admits for a credential of these types."""
+        out: set[str] = set()
+        for t in types:
+            out |= self.undefined_terms_allowed.get(t, frozenset())
+        return frozenset(out)
+
+
+@cache
+def _default_policy() -> Policy:
+    text = resources.files(__package__).joinpath("policies/default.yaml").read_text(encoding="utf-8")
+    return Policy.from_mapping(yaml.safe_load(text), source="default policy")

@@ -1,0 +1,419 @@
+"""The verification pipeline for one credential (ARCHITECTURE.md, "Verification pipeline").
+
+Each stage adds checks and never raises on bad input: parse (size, strict JSON, depth) → data model and schema →
+contexts and strict terms → proof → issuer key binding → validity at ``at`` → status. Evidence, binding of the
+native signer, replay and trust policy stages are added by the jobs layer on top of this result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from vcgate import canonical_schema
+from vcgate.canonical_schema import (
+    CREDENTIALS_V1_URL,
+    Check,
+    OverallStatus,
+    Problem,
+    VcgateError,
+    overall_status,
+)
+
+from ._canonical import CanonicalizationError, strict_term_problems, undefined_terms
+from ._dids import DidResolver
+from ._policy import Policy
+from ._proofs import suite_of, verify_proof
+
+CredentialFormat = Literal["ldp", "jwt", "unknown"]
+
+
+class CredentialVerificationError(VcgateError):
+    """Raised by :meth:`Verifier.verify` when a credential is not verified; carries the full result."""
+
+    def __init__(self, result: VerificationResult) -> None:
+        first = next(
+            (c.problem for c in result.checks if c.problem and c.status in ("failed", "error")), None
+        )
+        reason = f"{first.code}: {first.detail or first.title}" if first else result.status
+        super().__init__(f"credential {result.status}: {reason}")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """Every check made on one credential; ``status`` is verified only when none failed or errored."""
+
+    checks: tuple[Check, ...]
+    format: CredentialFormat = "unknown"
+    credential: Mapping[str, Any] | None = field(default=None, repr=False)
+    issuer: str | None = None
+    checked_at: datetime | None = None
+
+    @property
+    def status(self) -> OverallStatus:
+        """``verified``, ``invalid`` (the credential is wrong) or ``error`` (we could not decide)."""
+        if not self.checks:
+            return "error"
+        return overall_status(self.checks)
+
+    @property
+    def verified(self) -> bool:
+        """True only when every check passed or did not apply."""
+        return self.status == "verified"
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The problems of failed and errored checks, in order."""
+        return [c.problem for c in self.checks if c.problem is not None and c.status in ("failed", "error")]
+
+    def to_json(self) -> dict[str, Any]:
+        """The result object: ``verified``, ``status``, ``checks`` and ``problemDetails``."""
+        return {
+            "verified": self.verified,
+            "status": self.status,
+            "format": self.format,
+            "issuer": self.issuer,
+            "credentialId": (self.credential or {}).get("id")
+            if isinstance(self.credential, Mapping)
+            else None,
+            "checkedAt": _ts(self.checked_at) if self.checked_at else None,
+            "checks": [c.to_json() for c in self.checks],
+            "problemDetails": [p.to_json() for p in self.problems],
+        }
+
+
+def _ts(at: datetime) -> str:
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _fail(name: str, stage: str, code: str, title: str, detail: str = "", pointer: str = "") -> Check:
+    return Check.failed(name, Problem(code, title, detail, pointer), stage)
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKeyError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth(value: Any, limit: int) -> int:
+    # Iterative, so hostile nesting cannot exhaust the stack here.
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        cur, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(cur, dict):
+            stack.extend((v, d + 1) for v in cur.values())
+        elif isinstance(cur, list):
+            stack.extend((v, d + 1) for v in cur)
+    return deepest
+
+
+def parse_json_strictly(data: bytes | str, *, max_bytes: int, max_depth: int) -> tuple[Any, Check]:
+    """Parse untrusted JSON: size limit first, then strict JSON (no duplicate keys, NaN or Infinity), then depth."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        return None, _fail(
+            "parse", "parse", "INPUT_TOO_LARGE", "Input too large", f"{len(raw)} bytes > limit {max_bytes}"
+        )
+    try:
+        value = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except RecursionError:
+        return None, _fail(
+            "parse", "parse", "INPUT_TOO_DEEP", "Input nested too deeply", f"more than {max_depth} levels"
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, _fail("parse", "parse", "MALFORMED_JSON", "Malformed JSON", str(exc))
+    if _depth(value, max_depth) > max_depth:
+        return None, _fail(
+            "parse", "parse", "INPUT_TOO_DEEP", "Input nested too deeply", f"more than {max_depth} levels"
+        )
+    return value, Check.passed("parse", "parse")
+
+
+def _types(doc: Mapping[str, Any]) -> list[str]:
+    t = doc.get("type")
+    if isinstance(t, str):
+        return [t]
+    return [x for x in t if isinstance(x, str)] if isinstance(t, list) else []
+
+
+def issuer_id(doc: Mapping[str, Any]) -> str | None:
+    """The issuer's id (``issuer`` as a string, or ``issuer.id``)."""
+    iss = doc.get("issuer")
+    if isinstance(iss, str):
+        return iss
+    if isinstance(iss, dict) and isinstance(iss.get("id"), str):
+        return str(iss["id"])
+    return None
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else None
+
+
+def check_validity(doc: Mapping[str, Any], at: datetime, stage: str = "validity") -> list[Check]:
+    """``validFrom``/``validUntil`` (VC 2.0 §4.9) or ``issuanceDate``/``expirationDate`` (VC 1.1) at ``at``."""
+    v1 = (
+        (doc.get("@context") or [None])[0] == CREDENTIALS_V1_URL
+        if isinstance(doc.get("@context"), list)
+        else False
+    )
+    start_key, end_key = ("issuanceDate", "expirationDate") if v1 else ("validFrom", "validUntil")
+    checks: list[Check] = []
+    start_raw = doc.get(start_key, doc.get("validFrom") if v1 else None)
+    start = _parse_dt(start_raw)
+    if start_raw is not None and start is None:
+        checks.append(
+            _fail(
+                "valid_from",
+                stage,
+                "DATE_INVALID",
+                "Invalid date",
+                f"{start_key} is not a dateTime with timezone",
+                f"/{start_key}",
+            )
+        )
+    elif start is not None and at < start:
+        checks.append(
+            _fail(
+                "valid_from",
+                stage,
+                "NOT_YET_VALID",
+                "Not yet valid",
+                f"{start_key} {start_raw} is after {_ts(at)}",
+                f"/{start_key}",
+            )
+        )
+    else:
+        checks.append(
+            Check.passed("valid_from", stage) if start else Check.not_applicable("valid_from", stage)
+        )
+    end_raw = doc.get(end_key, doc.get("validUntil") if v1 else None)
+    end = _parse_dt(end_raw)
+    if end_raw is not None and end is None:
+        checks.append(
+            _fail(
+                "valid_until",
+                stage,
+                "DATE_INVALID",
+                "Invalid date",
+                f"{end_key} is not a dateTime with timezone",
+                f"/{end_key}",
+            )
+        )
+    elif end is not None and at >= end:
+        checks.append(
+            _fail(
+                "valid_until",
+                stage,
+                "EXPIRED",
+                "Credential expired",
+                f"{end_key} {end_raw} is not after {_ts(at)}",
+                f"/{end_key}",
+            )
+        )
+    else:
+        checks.append(
+            Check.passed("valid_until", stage) if end else Check.not_applicable("valid_until", stage)
+        )
+    return checks
+
+
+StatusChecker = Callable[[Mapping[str, Any], datetime, "Verifier"], list[Check]]
+
+
+class Verifier:
+    """Verifies credentials under a policy. ``check()`` returns the result; ``verify()`` raises unless verified.
+
+    ``resolver`` resolves DIDs (inject an offline one to guarantee no network); ``status_checker`` checks
+    ``credentialStatus`` entries (see :mod:`vcgate.gateway` status lists); ``loader`` serves JSON-LD contexts (only
+    pinned ones by default).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        resolver: DidResolver,
+        *,
+        status_checker: StatusChecker | None = None,
+        loader: Callable[..., Any] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.status_checker = status_checker
+        self.loader = loader
+
+    def verify(self, data: bytes | str | Mapping[str, Any], *, at: datetime) -> VerificationResult:
+        """Like :meth:`check`, but raise :class:`CredentialVerificationError` unless verified."""
+        result = self.check(data, at=at)
+        if not result.verified:
+            raise CredentialVerificationError(result)
+        return result
+
+    def check(self, data: bytes | str | Mapping[str, Any], *, at: datetime) -> VerificationResult:
+        """Run every stage on ``data`` (JSON-LD bytes/text/object, or a compact ``vc+jwt``). Never raises."""
+        if at.tzinfo is None:
+            raise ValueError("`at` must be timezone-aware")
+        if isinstance(data, (bytes, str)):
+            text = data.strip() if isinstance(data, str) else data.strip()
+            if len(text) > self.policy.max_credential_bytes:
+                size_check = _fail(
+                    "parse",
+                    "parse",
+                    "INPUT_TOO_LARGE",
+                    "Input too large",
+                    f"{len(text)} bytes > limit {self.policy.max_credential_bytes}",
+                )
+                return VerificationResult((size_check,), checked_at=at)
+            compact = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            if compact.startswith("ey") and compact.count(".") == 2:
+                from ._jose import check_vc_jwt
+
+                return check_vc_jwt(compact, self, at=at)
+            doc, parse_check = parse_json_strictly(
+                text, max_bytes=self.policy.max_credential_bytes, max_depth=self.policy.max_json_depth
+            )
+            if doc is None:
+                return VerificationResult((parse_check,), checked_at=at)
+        else:
+            doc, parse_check = dict(data), Check.passed("parse", "parse")
+        checks: list[Check] = [parse_check]
+        if not isinstance(doc, dict):
+            checks.append(
+                _fail(
+                    "data_model",
+                    "data_model",
+                    "NOT_AN_OBJECT",
+                    "Not a credential",
+                    "a credential is a JSON object",
+                )
+            )
+            return VerificationResult(tuple(checks), checked_at=at)
+        return self.check_document(doc, at=at, checks=checks)
+
+    def check_document(
+        self,
+        doc: Mapping[str, Any],
+        *,
+        at: datetime,
+        checks: list[Check] | None = None,
+        proof_required: bool = True,
+    ) -> VerificationResult:
+        """Stages after parsing, for an already-parsed JSON-LD credential."""
+        checks = list(checks or [])
+        issuer = issuer_id(doc)
+        types = _types(doc)
+
+        # Stage 1: data model and schema (canonical_schema.validate has the VC rules and per-type schemas).
+        problems = canonical_schema.validate(doc) if self.policy.check_schema else []
+        if problems:
+            checks.extend(Check.failed("data_model", p, "data_model") for p in problems)
+        else:
+            checks.append(Check.passed("data_model", "data_model"))
+
+        # Stage 1b: contexts pinned and every term defined (strict mode).
+        proof = doc.get("proof")
+        suite = suite_of(proof) if isinstance(proof, dict) else None
+        terms: tuple[str, ...] | None = None
+        if suite is None or suite.canonicalization == "jcs":
+            try:
+                terms = undefined_terms(doc, self.loader)
+            except CanonicalizationError as exc:
+                ptr = "/@context" if exc.code == "CONTEXT_NOT_ALLOWED" else ""
+                checks.append(
+                    _fail("contexts", "data_model", exc.code, "Cannot process contexts", str(exc), ptr)
+                )
+                return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
+
+        # Stage 2: proof.
+        if suite is not None and suite.name not in self.policy.accepted_suites:
+            checks.append(
+                _fail(
+                    "proof",
+                    "proof",
+                    "CRYPTOSUITE_NOT_ACCEPTED",
+                    "Cryptosuite not accepted",
+                    f"policy {self.policy.name!r} does not accept {suite.name}",
+                    "/proof",
+                )
+            )
+            return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
+        if proof is None and not proof_required:
+            pv = None
+        else:
+            pv = verify_proof(doc, self.resolver, at=at, loader=self.loader)
+            checks.extend(pv.checks)
+            if terms is None:
+                terms = pv.undefined_terms
+            if any(c.name == "canonicalization" and c.status == "failed" for c in pv.checks):
+                terms = ()
+        bad_terms = strict_term_problems(terms or (), self.policy.allowed_terms_for(types))
+        if bad_terms:
+            checks.extend(Check.failed("strict_terms", p, "data_model") for p in bad_terms)
+        elif terms is not None:
+            checks.append(Check.passed("strict_terms", "data_model"))
+
+        # Stage 2b: the issuer controls the key that made the proof.
+        if pv is not None and pv.controller is not None:
+            if not self.policy.require_issuer_key_binding:
+                checks.append(Check.not_applicable("issuer_key_binding", "proof"))
+            elif issuer is not None and pv.controller == issuer:
+                checks.append(Check.passed("issuer_key_binding", "proof"))
+            else:
+                checks.append(
+                    _fail(
+                        "issuer_key_binding",
+                        "proof",
+                        "ISSUER_KEY_MISMATCH",
+                        "Issuer does not control the signing key",
+                        f"the proof's key is controlled by {pv.controller!r}, the issuer is {issuer!r}",
+                        "/issuer",
+                    )
+                )
+
+        # Stage 6: validity and status at `at`.
+        checks.extend(check_validity(doc, at))
+        if "credentialStatus" in doc:
+            if not self.policy.check_status:
+                checks.append(Check.not_applicable("status", "status"))
+            elif self.status_checker is None:
+                checks.append(
+                    Check.errored(
+                        "status",
+                        Problem(
+                            "STATUS_UNCHECKED",
+                            "Status not checked",
+                            "no status resolver was configured",
+                            "/credentialStatus",
+                        ),
+                        "status",
+                    )
+                )
+            else:
+                checks.extend(self.status_checker(doc, at, self))
+        return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
