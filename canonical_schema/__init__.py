@@ -31,20 +31,24 @@ from ._keycodec import (
     secret_key_to_multibase,
 )
 from ._problems import Problem, json_pointer
+from ._schema_formats import parse_date_time
+from ._schemas import known_credential_types, schema_for
+from ._validate import VALIDATION_PROBLEM_CODES, validate
 
 __all__ = [
     "CANONICAL_CONTEXT",
     "CREDENTIALS_V1_URL",
-    "Check",
-    "CheckStatus",
-    "OverallStatus",
     "CREDENTIALS_V2_URL",
     "TRACEABILITY_V1_URL",
+    "VALIDATION_PROBLEM_CODES",
     "VCGATE_CONTEXT_URL",
+    "Check",
+    "CheckStatus",
     "ContextNotAllowedError",
     "DecodedPublicKey",
     "InputError",
     "KeyType",
+    "OverallStatus",
     "PinnedContext",
     "Problem",
     "VcgateError",
@@ -52,14 +56,18 @@ __all__ = [
     "b64url_decode",
     "document_loader",
     "json_pointer",
+    "known_credential_types",
     "load_pinned",
     "multibase_decode",
     "overall_status",
+    "parse_date_time",
     "pinned_contexts",
     "public_key_from_cryptography",
     "public_key_from_jwk",
     "public_key_from_multibase",
     "public_key_from_raw",
+    "schema_for",
     "secret_key_from_multibase",
     "secret_key_to_multibase",
+    "validate",
 ]

@@ -36,7 +36,12 @@ _CURVES: dict[KeyType, ec.EllipticCurve] = {
     "P-384": ec.SECP384R1(),
     "secp256k1": ec.SECP256K1(),
 }
-_JWK_CRV: dict[KeyType, str] = {"Ed25519": "Ed25519", "P-256": "P-256", "P-384": "P-384", "secp256k1": "secp256k1"}
+_JWK_CRV: dict[KeyType, str] = {
+    "Ed25519": "Ed25519",
+    "P-256": "P-256",
+    "P-384": "P-384",
+    "secp256k1": "secp256k1",
+}
 
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 

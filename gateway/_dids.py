@@ -16,7 +16,6 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, unquote
 
 import httpx
-
 from vcgate.canonical_schema import (
     DecodedPublicKey,
     InputError,
@@ -37,15 +36,18 @@ JWK_CONTEXT = "https://w3id.org/security/jwk/v1"
 class DidResolutionError(VcgateError):
     """A DID could not be resolved.
 
-    ``transient`` is true when trying again later may succeed (network, server error); false when the DID itself
-    is malformed, unsupported or deactivated.
+    ``malformed`` is true when the DID or what it names is itself wrong (bad encoding, no such verification
+    method, an unusable key): a credential relying on it is invalid. Otherwise resolution could not be completed
+    (unsupported method, not found, network): a verifier cannot decide. ``transient`` is true when trying again
+    later may succeed.
     """
 
-    def __init__(self, did: str, reason: str, *, transient: bool = False) -> None:
+    def __init__(self, did: str, reason: str, *, transient: bool = False, malformed: bool = False) -> None:
         super().__init__(f"cannot resolve {did!r}: {reason}")
         self.did = did
         self.reason = reason
         self.transient = transient
+        self.malformed = malformed
 
 
 @runtime_checkable
@@ -64,9 +66,7 @@ def _multikey_document(did: str, multibase: str) -> dict[str, Any]:
     return {
         "@context": [DID_CONTEXT, MULTIKEY_CONTEXT],
         "id": did,
-        "verificationMethod": [
-            {"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": multibase}
-        ],
+        "verificationMethod": [{"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": multibase}],
         "authentication": [vm_id],
         "assertionMethod": [vm_id],
         "capabilityInvocation": [vm_id],
@@ -83,11 +83,11 @@ class DidKeyMethod:
         """Derive the DID document of a did:key."""
         multibase = did.removeprefix("did:key:")
         if not multibase.startswith("z"):
-            raise DidResolutionError(did, "did:key must use base58btc multibase ('z…')")
+            raise DidResolutionError(did, "did:key must use base58btc multibase ('z…')", malformed=True)
         try:
             public_key_from_multibase(multibase)
         except InputError as exc:
-            raise DidResolutionError(did, str(exc)) from None
+            raise DidResolutionError(did, str(exc), malformed=True) from None
         return _multikey_document(did, multibase)
 
 
@@ -104,7 +104,7 @@ class DidJwkMethod:
                 raise InputError("did:jwk must encode a public JWK object")
             public_key_from_jwk(jwk)
         except (InputError, ValueError) as exc:
-            raise DidResolutionError(did, f"invalid did:jwk: {exc}") from None
+            raise DidResolutionError(did, f"invalid did:jwk: {exc}", malformed=True) from None
         vm_id = f"{did}#0"
         return {
             "@context": [DID_CONTEXT, JWK_CONTEXT],
@@ -121,11 +121,11 @@ def did_web_url(did: str, *, allow_http_localhost: bool = False) -> str:
     """The URL of a did:web document (DID Web method §3.2): ``did:web:host%3Aport:path`` → ``https://host:port/path/did.json``."""
     rest = did.removeprefix("did:web:")
     if not rest or any(c in rest for c in "/?#"):
-        raise DidResolutionError(did, "malformed did:web identifier")
+        raise DidResolutionError(did, "malformed did:web identifier", malformed=True)
     parts = rest.split(":")
     host = unquote(parts[0])
     if not host or any(c in host for c in "@/\\ "):
-        raise DidResolutionError(did, "malformed did:web host")
+        raise DidResolutionError(did, "malformed did:web host", malformed=True)
     path = "/".join(quote(unquote(p), safe="") for p in parts[1:])
     scheme = "https"
     hostname = host.split(":", 1)[0]
@@ -252,7 +252,7 @@ class DidResolver:
     def resolve(self, did: str) -> dict[str, Any]:
         """Resolve a DID (no fragment) to its DID document."""
         if not isinstance(did, str) or not did.startswith("did:") or did.count(":") < 2:
-            raise DidResolutionError(str(did), "not a DID")
+            raise DidResolutionError(str(did), "not a DID", malformed=True)
         method = did.split(":", 2)[1]
         impl = self._methods.get(method)
         if impl is None:
@@ -264,11 +264,11 @@ class DidResolver:
         the method must be listed under it in the DID document."""
         did, _, fragment = vm_url.partition("#")
         if not fragment:
-            raise DidResolutionError(vm_url, "a verification method URL needs a #fragment")
+            raise DidResolutionError(vm_url, "a verification method URL needs a #fragment", malformed=True)
         doc = self.resolve(did)
         vm = _find_vm(doc, vm_url, did)
         if vm is None:
-            raise DidResolutionError(vm_url, "the DID document has no such verification method")
+            raise DidResolutionError(vm_url, "the DID document has no such verification method", malformed=True)
         if relationship is not None and not _listed(doc, relationship, vm_url, did):
             raise VerificationRelationshipError(vm_url, relationship)
         controller = str(vm.get("controller", ""))
@@ -290,7 +290,13 @@ def _absolute(ref: str, did: str) -> str:
 
 def _find_vm(doc: Mapping[str, Any], vm_url: str, did: str) -> Mapping[str, Any] | None:
     candidates: list[Any] = list(doc.get("verificationMethod") or [])
-    for rel in ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation", "keyAgreement"):
+    for rel in (
+        "assertionMethod",
+        "authentication",
+        "capabilityInvocation",
+        "capabilityDelegation",
+        "keyAgreement",
+    ):
         candidates += [v for v in doc.get(rel) or [] if isinstance(v, dict)]
     for vm in candidates:
         if isinstance(vm, dict) and _absolute(str(vm.get("id", "")), did) == vm_url:
@@ -316,5 +322,7 @@ def _public_key_of(vm_url: str, vm: Mapping[str, Any]) -> DecodedPublicKey:
                 raise InputError("publicKeyJwk must be a public JWK object")
             return public_key_from_jwk(jwk)
     except InputError as exc:
-        raise DidResolutionError(vm_url, f"unusable public key: {exc}") from None
-    raise DidResolutionError(vm_url, "the verification method has no publicKeyMultibase or publicKeyJwk")
+        raise DidResolutionError(vm_url, f"unusable public key: {exc}", malformed=True) from None
+    raise DidResolutionError(
+        vm_url, "the verification method has no publicKeyMultibase or publicKeyJwk", malformed=True
+    )

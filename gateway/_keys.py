@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-
 from vcgate.canonical_schema import (
     DecodedPublicKey,
     InputError,
@@ -98,6 +97,14 @@ class KeyPair:
             raise KeyFileError("key has no secretKeyMultibase: it is not a private key")
         try:
             kt, raw = secret_key_from_multibase(secret)
+            if kt == "Ed25519" and len(raw) == 64:
+                # digitalbazaar's ed25519-multikey exports seed ‖ public key (64 bytes) unless asked to
+                # canonicalize; CID 1.0 §2.2.2 Multikey says 32. Accept the legacy form when its second half
+                # is the seed's public key, so key files made by the reference library import.
+                seed = ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32])
+                if seed.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) != raw[32:]:
+                    raise ValueError("a 64-byte Ed25519 secret key must be seed ‖ public key")
+                raw = raw[:32]
             private: PrivateKey = (
                 ed25519.Ed25519PrivateKey.from_private_bytes(raw)
                 if kt == "Ed25519"
@@ -208,6 +215,4 @@ def verify_signature(public: DecodedPublicKey, data: bytes, signature: bytes) ->
 
 def public_key_pem(public: DecodedPublicKey) -> str:
     """PEM (SubjectPublicKeyInfo) of a public key, for tools that want it."""
-    return (
-        public.to_cryptography().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
-    )
+    return public.to_cryptography().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")

@@ -14,7 +14,6 @@ from typing import Any
 
 import jsonschema
 import yaml
-
 from vcgate.canonical_schema import VcgateError
 
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import base58
-
 from vcgate.canonical_schema import Check, DecodedPublicKey, Problem, VcgateError, json_pointer
 
 from ._canonical import CanonicalizationError, jcs, rdfc, strict_term_problems, undefined_terms
@@ -101,14 +100,14 @@ def hash_data(
         terms: tuple[str, ...] = ()
     else:
         config.setdefault("@context", unsecured.get("@context"))
-        doc_result = rdfc(unsecured, loader)
-        cfg_result = rdfc(config, loader)
+        # VC-DI-ECDSA §3 ("canon-and-hash"): RDFC-1.0 itself hashes with SHA-384 for P-384 keys.
+        canon_hash: Literal["sha256", "sha384"] = "sha384" if key_type == "P-384" else "sha256"
+        doc_result = rdfc(unsecured, loader, hash_algorithm=canon_hash)
+        cfg_result = rdfc(config, loader, hash_algorithm=canon_hash)
         canon_doc = doc_result.nquads.encode("utf-8")
         canon_cfg = cfg_result.nquads.encode("utf-8")
         terms = doc_result.undefined_terms
-    return HashData(
-        canon_doc, canon_cfg, suite.hash(canon_doc, key_type), suite.hash(canon_cfg, key_type), terms
-    )
+    return HashData(canon_doc, canon_cfg, suite.hash(canon_doc, key_type), suite.hash(canon_cfg, key_type), terms)
 
 
 def _timestamp(at: datetime) -> str:
@@ -132,7 +131,7 @@ def sign(
     ambiguous under any suite) unless ``allow_undefined_terms``.
     """
     spec = SUITES.get(suite)
-    if spec is None or spec.name == "Ed25519Signature2020" and spec.proof_type != "Ed25519Signature2020":
+    if spec is None or (spec.name == "Ed25519Signature2020" and spec.proof_type != "Ed25519Signature2020"):
         raise ProofError(f"unknown cryptosuite {suite!r}; supported: {', '.join(SUITES)}")
     if key.key_type not in spec.key_types:
         raise ProofError(f"{suite} signs with {'/'.join(spec.key_types)} keys, not {key.key_type}")
@@ -367,8 +366,8 @@ def verify_proof(
         )
         return ProofVerification(tuple(checks))
     except DidResolutionError as exc:
-        maker = _err if exc.transient else _fail
-        code = "DID_UNRESOLVABLE" if exc.transient else "VERIFICATION_METHOD_INVALID"
+        maker = _fail if exc.malformed else _err
+        code = "VERIFICATION_METHOD_INVALID" if exc.malformed else "DID_UNRESOLVABLE"
         checks.append(
             maker(
                 "verification_method",

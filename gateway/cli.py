@@ -16,9 +16,11 @@ import typer
 import typer.exceptions
 from rich.console import Console
 from rich.table import Table
-
 from vcgate.canonical_schema import VcgateError
 
+from ._cli_adapters import adapters_app
+from ._cli_fabric import fabric_app
+from ._cli_plain_ledger import plain_ledger_app
 from ._dids import DidResolver
 from ._keys import KeyPair
 from ._policy import Policy
@@ -35,6 +37,9 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 app.add_typer(keys_app, name="keys")
+app.add_typer(adapters_app, name="adapters")
+app.add_typer(plain_ledger_app, name="plain-ledger")
+app.add_typer(fabric_app, name="fabric")
 
 out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)
@@ -75,12 +80,8 @@ def print_json(value: Any) -> None:
 @keys_app.command("generate")
 def keys_generate(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Key file to create (written 0600).")],
-    key_type: Annotated[
-        str, typer.Option("--type", "-t", help="ed25519, p256, p384 or secp256k1.")
-    ] = "ed25519",
-    controller: Annotated[
-        str | None, typer.Option(help="Controller DID (default: the key's did:key).")
-    ] = None,
+    key_type: Annotated[str, typer.Option("--type", "-t", help="ed25519, p256, p384 or secp256k1.")] = "ed25519",
+    controller: Annotated[str | None, typer.Option(help="Controller DID (default: the key's did:key).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the public key as JSON.")] = False,
 ) -> None:
     """Make a new signing key file (private keys are written with mode 0600)."""
@@ -131,19 +132,17 @@ def issue(
 
 def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
     """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
+    if offline:
+        return Verifier(policy, DidResolver.offline())
     from ._status import HttpStatusListFetcher, StatusListChecker
 
-    resolver = DidResolver.offline() if offline else DidResolver.default()
-    checker = StatusListChecker(HttpStatusListFetcher()) if not offline else None
-    return Verifier(policy, resolver, status_checker=checker)
+    return Verifier(policy, DidResolver.default(), status_checker=StatusListChecker(HttpStatusListFetcher()))
 
 
 @app.command("verify")
 def verify(
     file: Annotated[str, typer.Argument(help="Credential: JSON-LD or a compact vc+jwt; - for stdin.")],
-    policy: Annotated[
-        Path | None, typer.Option(help="Policy file (default: the shipped default policy).")
-    ] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy file (default: the shipped default policy).")] = None,
     at: Annotated[str | None, typer.Option(help="Verify as of this instant (ISO-8601; default now).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result object as JSON.")] = False,
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
@@ -179,6 +178,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err.print("aborted")
+        sys.exit(EXIT_ERROR)
+    except VcgateError as exc:
+        err.print(f"error: {exc}")
         sys.exit(EXIT_ERROR)
     except typer.exceptions.TyperException as exc:
         # typer's vendored click raises UsageError (and subclasses) for bad arguments; all carry show().

@@ -1,0 +1,64 @@
+"""The packaged JSON Schemas (``schemas/``, from ``scripts/derive_schemas.py``) and compiled validators."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+
+from ._errors import VcgateError
+from ._schema_formats import format_checker
+
+
+@dataclass(frozen=True, slots=True)
+class _PackagedSchema:
+    name: str
+    kind: Literal["credential", "data"]
+    document: Mapping[str, Any]
+
+
+@cache
+def _packaged() -> Mapping[str, _PackagedSchema]:
+    root = resources.files(__package__).joinpath("schemas")
+    index = json.loads(root.joinpath("index.json").read_text(encoding="utf-8"))
+    out: dict[str, _PackagedSchema] = {}
+    for entry in index["schemas"]:
+        raw = root.joinpath(entry["file"]).read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != entry["sha256"]:
+            raise VcgateError(
+                f"packaged schema {entry['name']} ({entry['file']}) has sha256 {digest}, expected "
+                f"{entry['sha256']}: the installed package is corrupt or was edited by hand; "
+                "reinstall vcgate or re-run scripts/derive_schemas.py"
+            )
+        out[entry["name"]] = _PackagedSchema(entry["name"], entry["kind"], json.loads(raw))
+    return out
+
+
+def known_credential_types() -> tuple[str, ...]:
+    """The credential types that have a canonical JSON Schema, in the order of ``schemas/index.json``."""
+    return tuple(s.name for s in _packaged().values() if s.kind == "credential")
+
+
+def schema_for(type_name: str) -> dict[str, Any] | None:
+    """A copy of the canonical JSON Schema (2020-12, self-contained) for a credential or data type, or
+    ``None``.
+
+    Credential types are listed by :func:`known_credential_types`; data schemas are ``LedgerEvidence`` and
+    ``CBPImporterOfRecord``.
+    """
+    packaged = _packaged().get(type_name)
+    return None if packaged is None else copy.deepcopy(dict(packaged.document))
+
+
+@cache
+def compiled_validator(type_name: str) -> Draft202012Validator:
+    """The cached compiled validator for one packaged schema (KeyError for an unknown name)."""
+    return Draft202012Validator(_packaged()[type_name].document, format_checker=format_checker())
