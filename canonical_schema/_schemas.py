@@ -11,10 +11,11 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from ._errors import VcgateError
-from ._schema_formats import format_checker
+from ._schema_formats import format_checker, is_date, is_url, parse_date_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,24 @@ def schema_for(type_name: str) -> dict[str, Any] | None:
 def compiled_validator(type_name: str) -> Draft202012Validator:
     """The cached compiled validator for one packaged schema (KeyError for an unknown name)."""
     return Draft202012Validator(_packaged()[type_name].document, format_checker=format_checker())
+
+
+def _rs_date_time(value: str) -> bool:
+    return parse_date_time(value) is not None
+
+
+@cache
+def fast_validator(type_name: str) -> Any:
+    """A compiled ``jsonschema-rs`` validator for one packaged schema, asserting the same three formats.
+
+    Used as a fast yes/no pre-check (≈ 10 µs instead of ≈ 1.5 ms per credential); only when it says "invalid" does
+    :func:`validate` run the ``jsonschema`` validator that produces the detailed problems. A test checks both agree
+    on every valid and invalid case of the schema tests.
+    """
+    return jsonschema_rs.validator_for(
+        dict(_packaged()[type_name].document),
+        formats={"date-time": _rs_date_time, "date": is_date, "uri": is_url},
+        validate_formats=True,
+        ignore_unknown_formats=True,
+        offline=True,
+    )

@@ -28,7 +28,7 @@ from jsonschema.exceptions import best_match
 from ._contexts import CREDENTIALS_V1_URL, CREDENTIALS_V2_URL
 from ._problems import Problem, json_pointer
 from ._schema_formats import is_url, parse_date_time
-from ._schemas import compiled_validator, known_credential_types
+from ._schemas import compiled_validator, fast_validator, known_credential_types
 
 #: Every problem code ``validate()`` can return, with its title. Codes never change meaning once published.
 VALIDATION_PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
@@ -66,9 +66,7 @@ def validate(credential: Any) -> list[Problem]:
     processing happens here: undefined terms are the strict-terms check's business.
     """
     if not isinstance(credential, Mapping):
-        return [
-            _problem("CREDENTIAL_NOT_OBJECT", "", f"expected a JSON object, got {type(credential).__name__}")
-        ]
+        return [_problem("CREDENTIAL_NOT_OBJECT", "", f"expected a JSON object, got {type(credential).__name__}")]
     problems = _base_rules(credential)
     covered = [p.pointer for p in problems]
     seen: set[tuple[str, str, str]] = set()
@@ -145,9 +143,7 @@ def _check_type(vc: Mapping[str, Any], problems: list[Problem]) -> None:
     types = vc["type"]
     names = [types] if isinstance(types, str) else types
     if not isinstance(names, list) or not names or not all(isinstance(t, str) and t for t in names):
-        problems.append(
-            _problem("TYPE_INVALID", "/type", "type must be a string or a non-empty array of strings")
-        )
+        problems.append(_problem("TYPE_INVALID", "/type", "type must be a string or a non-empty array of strings"))
     elif "VerifiableCredential" not in names:
         problems.append(_problem("TYPE_INVALID", "/type", "type must include VerifiableCredential"))
 
@@ -170,9 +166,7 @@ def _check_issuer(vc: Mapping[str, Any], problems: list[Problem]) -> None:
     elif isinstance(issuer, Mapping):
         issuer_id = issuer.get("id")
         if not (isinstance(issuer_id, str) and is_url(issuer_id)):
-            problems.append(
-                _problem("ISSUER_INVALID", "/issuer/id", "an issuer object needs an id that is a URL")
-            )
+            problems.append(_problem("ISSUER_INVALID", "/issuer/id", "an issuer object needs an id that is a URL"))
     else:
         problems.append(_problem("ISSUER_INVALID", "/issuer", "issuer must be a URL or an object with an id"))
 
@@ -180,9 +174,7 @@ def _check_issuer(vc: Mapping[str, Any], problems: list[Problem]) -> None:
 def _check_subject(vc: Mapping[str, Any], problems: list[Problem]) -> None:
     # VC 2.0 §4.9: credentialSubject is one or more objects.
     if "credentialSubject" not in vc:
-        problems.append(
-            _problem("CREDENTIAL_SUBJECT_MISSING", "/credentialSubject", "credentialSubject is missing")
-        )
+        problems.append(_problem("CREDENTIAL_SUBJECT_MISSING", "/credentialSubject", "credentialSubject is missing"))
         return
     subject = vc["credentialSubject"]
     ok = isinstance(subject, Mapping) or (
@@ -234,9 +226,7 @@ def _check_dates(vc: Mapping[str, Any], version: int | None, problems: list[Prob
         )
     for start, end in (("validFrom", "validUntil"), ("issuanceDate", "expirationDate")):
         if start in parsed and end in parsed and parsed[end] < parsed[start]:
-            problems.append(
-                _problem("VALIDITY_PERIOD_INVALID", json_pointer(end), f"{end} is earlier than {start}")
-            )
+            problems.append(_problem("VALIDITY_PERIOD_INVALID", json_pointer(end), f"{end} is earlier than {start}"))
 
 
 # --- JSON Schema
@@ -244,6 +234,8 @@ def _check_dates(vc: Mapping[str, Any], version: int | None, problems: list[Prob
 
 
 def _schema_problems(type_name: str, vc: Mapping[str, Any]) -> list[Problem]:
+    if fast_validator(type_name).is_valid(vc):
+        return []
     validator = compiled_validator(type_name)
     problems: list[Problem] = []
     for error in validator.iter_errors(vc):

@@ -214,11 +214,47 @@ def rdfc(
     return RdfcResult(str(nquads), tuple(dropped) + tuple(_undefined_in_dataset(dataset)))
 
 
+_SAFE_INT = 2**53
+
+
+def _plain_json(value: Any) -> bool:
+    # True when Python's sorted, compact json.dumps already is the RFC 8785 form: no floats (JCS prints numbers
+    # the ECMAScript way), integers exactly representable as IEEE doubles, and object keys inside the Basic
+    # Multilingual Plane (JCS sorts keys by UTF-16 code units, Python by code points; they differ only above it).
+    stack = [value]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            for k, v in cur.items():
+                if not isinstance(k, str) or any(ord(c) > 0xFFFF for c in k):
+                    return False
+                stack.append(v)
+        elif isinstance(cur, list):
+            stack.extend(cur)
+        elif isinstance(cur, bool) or cur is None or isinstance(cur, str):
+            continue
+        elif isinstance(cur, int):
+            if not -_SAFE_INT < cur < _SAFE_INT:
+                return False
+        else:
+            return False
+    return True
+
+
 def jcs(value: Any) -> bytes:
-    """RFC 8785 JSON Canonicalization Scheme bytes."""
+    """RFC 8785 JSON Canonicalization Scheme bytes.
+
+    Documents without floats, unsafe integers or non-BMP keys take a fast path through the C JSON encoder, whose
+    output is then identical (tests/proofs/test_jcs.py checks it against the ``rfc8785`` package with hypothesis);
+    everything else goes through ``rfc8785``.
+    """
     try:
+        if _plain_json(value):
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+                "utf-8"
+            )
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise CanonicalizationError(f"cannot JCS-canonicalize: {exc}", code="JCS_FAILED") from None
 
 
@@ -250,7 +286,10 @@ def undefined_terms(document: Mapping[str, Any], loader: Callable[..., Any] | No
     type expands each shape once.
     """
     skeleton = _skeleton(dict(document))
-    key = hashlib.sha256(jcs(skeleton)).digest()
+    try:
+        key = hashlib.sha256(json.dumps(skeleton, sort_keys=True, separators=(",", ":")).encode()).digest()
+    except (TypeError, ValueError) as exc:
+        raise CanonicalizationError(f"not JSON: {exc}", code="JSONLD_INVALID") from None
     with _SKELETON_LOCK:
         hit = _SKELETON_CACHE.get(key)
         if hit is not None:

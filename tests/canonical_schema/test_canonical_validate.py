@@ -724,3 +724,21 @@ def test_problem_codes_are_documented() -> None:
     doc = (ROOT / "docs" / "canonical-schemas.md").read_text(encoding="utf-8")
     table = {line.split("|")[1].strip().strip("`") for line in doc.splitlines() if line.startswith("| `")}
     assert set(VALIDATION_PROBLEM_CODES) <= table
+
+
+@pytest.mark.parametrize(
+    ("case", "type_name", "mutate"),
+    [(c[0], c[1], c[2]) for c in VALID_CASES + [(i[0], i[1], i[2]) for i in INVALID_CASES]],
+    ids=[c[0] for c in VALID_CASES] + [c[0] for c in INVALID_CASES],
+)
+def test_fast_prevalidator_agrees_with_jsonschema(case: str, type_name: str, mutate: Mutation) -> None:
+    # validate() trusts jsonschema-rs's "valid" and only asks jsonschema for details when it says "invalid";
+    # so the two must agree on every case.
+    from vcgate.canonical_schema._schemas import compiled_validator, fast_validator
+
+    vc = example(type_name)
+    mutate(vc)
+    for name in [type_name, *known_credential_types()]:
+        if name in (vc.get("type") or []):
+            python_ok = not list(compiled_validator(name).iter_errors(vc))
+            assert fast_validator(name).is_valid(vc) is python_ok, name
