@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pyld import jsonld
+
 from vcgate.canonical_schema import document_loader
 from vcgate.gateway import rdfc
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import base58
 import pytest
+
 from vcgate.gateway import SUITES, DidResolver, KeyPair, hash_data, sign, verify_proof
 
 VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "w3c-vectors"
