@@ -20,6 +20,7 @@ from ._dids import (
     did_web_url,
 )
 from ._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
+from ._issuing import IssuingError, IssuingService
 from ._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
 from ._policy import Policy, PolicyError
 from ._proofs import (
@@ -68,6 +69,8 @@ __all__ = [
     "HashData",
     "HttpStatusListFetcher",
     "JoseError",
+    "IssuingError",
+    "IssuingService",
     "KeyFileError",
     "KeyPair",
     "Policy",
