@@ -19,8 +19,8 @@ from ._dids import (
     VerificationMethod,
     did_web_url,
 )
-from ._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
 from ._issuing import IssuingError, IssuingService
+from ._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
 from ._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
 from ._policy import Policy, PolicyError
 from ._proofs import (
@@ -68,9 +68,9 @@ __all__ = [
     "DidWebMethod",
     "HashData",
     "HttpStatusListFetcher",
-    "JoseError",
     "IssuingError",
     "IssuingService",
+    "JoseError",
     "KeyFileError",
     "KeyPair",
     "Policy",

@@ -21,6 +21,7 @@ import rfc8785
 from frozendict import frozendict
 from pyld import jsonld
 from pyld.canon import URDNA2015
+
 from vcgate.canonical_schema import ContextNotAllowedError, Problem, VcgateError, document_loader
 
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
@@ -175,7 +176,7 @@ def _resolver_for(loader: Callable[..., Any]) -> Any:
     return resolver
 
 
-class _Rdfc10Sha384(URDNA2015):
+class _Rdfc10Sha384(URDNA2015):  # type: ignore[misc]  # pyld ships no type hints, so URDNA2015 is Any
     # RDFC-1.0 §4.4 lets the hash algorithm be chosen; VC-DI-ECDSA §3 ("canon-and-hash") requires SHA-384 for P-384
     # keys. It changes the blank node labels, so the N-Quads differ from the SHA-256 ones whenever the document has
     # more than one blank node.

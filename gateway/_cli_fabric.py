@@ -22,6 +22,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+
 from vcgate.adapters.fabric import (
     Block,
     BlockResult,

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, unquote
 
 import httpx
+
 from vcgate.canonical_schema import (
     DecodedPublicKey,
     InputError,

@@ -125,7 +125,7 @@ def _numeric_date(payload: Mapping[str, Any], claim: str) -> float | Check | Non
         return _fail(
             f"jwt_{claim}",
             "validity",
-            "DATE_INVALID",
+            "DATETIME_INVALID",
             "Invalid date",
             f"the JWT claim {claim} must be a NumericDate (RFC 7519 §2)",
             f"/{claim}",
@@ -193,7 +193,7 @@ def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> Verificatio
         return done()
     if not isinstance(payload, dict):
         checks.append(
-            _fail("parse", "parse", "NOT_AN_OBJECT", "Not a credential", "the JWT Claims Set must be an object")
+            _fail("parse", "parse", "CREDENTIAL_NOT_OBJECT", "Not a credential", "the JWT Claims Set must be an object")
         )
         return done()
     checks.append(Check.passed("parse", "parse"))

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+
 from vcgate.canonical_schema import VcgateError
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import base58
+
 from vcgate.canonical_schema import Check, DecodedPublicKey, Problem, VcgateError, json_pointer
 
 from ._canonical import CanonicalizationError, jcs, rdfc, strict_term_problems, undefined_terms

@@ -184,7 +184,7 @@ def check_validity(doc: Mapping[str, Any], at: datetime, stage: str = "validity"
             _fail(
                 "valid_from",
                 stage,
-                "DATE_INVALID",
+                "DATETIME_INVALID",
                 "Invalid date",
                 f"{start_key} is not a dateTime with timezone",
                 f"/{start_key}",
@@ -210,7 +210,7 @@ def check_validity(doc: Mapping[str, Any], at: datetime, stage: str = "validity"
             _fail(
                 "valid_until",
                 stage,
-                "DATE_INVALID",
+                "DATETIME_INVALID",
                 "Invalid date",
                 f"{end_key} is not a dateTime with timezone",
                 f"/{end_key}",
@@ -296,7 +296,7 @@ class Verifier:
                 _fail(
                     "data_model",
                     "data_model",
-                    "NOT_AN_OBJECT",
+                    "CREDENTIAL_NOT_OBJECT",
                     "Not a credential",
                     "a credential is a JSON object",
                 )

@@ -16,6 +16,7 @@ import typer
 import typer.exceptions
 from rich.console import Console
 from rich.table import Table
+
 from vcgate.canonical_schema import VcgateError
 
 from ._cli_adapters import adapters_app

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from vcgate.gateway import DidResolver, KeyPair, Policy, Verifier, sign
 
 ROOT = Path(__file__).resolve().parents[2]

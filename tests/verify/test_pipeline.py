@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from vcgate.gateway import KeyPair, ProofError, VerificationResult, Verifier, sign
 
 from .conftest import AT, CREATED
@@ -159,7 +160,7 @@ BAD_INPUTS: list[tuple[str, bytes, str]] = [
     ("malformed", b'{"@context": [', "MALFORMED_JSON"),
     ("duplicate-key", b'{"a": 1, "a": 2}', "MALFORMED_JSON"),
     ("nan", b'{"a": NaN}', "MALFORMED_JSON"),
-    ("not-object", b"[1, 2, 3]", "NOT_AN_OBJECT"),
+    ("not-object", b"[1, 2, 3]", "CREDENTIAL_NOT_OBJECT"),
     ("too-large", b'{"a": "' + b"x" * (1 << 20) + b'"}', "INPUT_TOO_LARGE"),
     ("too-deep", b"[" * 100 + b"]" * 100, "INPUT_TOO_DEEP"),
     ("very-deep", b"[" * 100000 + b"]" * 100000, "INPUT_TOO_DEEP"),
