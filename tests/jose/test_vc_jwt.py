@@ -165,7 +165,7 @@ def test_kid_as_thumbprint_of_a_did_jwk_key() -> None:
         ({"vp": "x"}, "JWT_CLAIM_FORBIDDEN"),
         ({"exp": int(datetime(2025, 3, 1, tzinfo=UTC).timestamp())}, "EXPIRED"),
         ({"nbf": int(datetime(2025, 9, 1, tzinfo=UTC).timestamp())}, "NOT_YET_VALID"),
-        ({"exp": "tomorrow"}, "DATE_INVALID"),
+        ({"exp": "tomorrow"}, "DATETIME_INVALID"),
     ],
 )
 def test_claim_problems(claims: dict[str, Any], code: str) -> None:
@@ -230,7 +230,7 @@ def test_payload_must_be_a_strict_json_object() -> None:
     key = KeyPair.generate()
     header = b64url(json.dumps({"alg": "EdDSA", "kid": key.verification_method, "typ": "vc+jwt"}).encode())
     for payload, code in (
-        (b"[]", "NOT_AN_OBJECT"),
+        (b"[]", "CREDENTIAL_NOT_OBJECT"),
         (b'{"a":1,"a":2}', "MALFORMED_JSON"),
         (b"{", "MALFORMED_JSON"),
     ):
