@@ -29,3 +29,13 @@ if [ ! -f "$eth_artifacts/EAS.json" ] || [ ! -f "$eth_artifacts/SchemaRegistry.j
     "$tmp_pack/package/artifacts/contracts/EthereumDIDRegistry.sol/EthereumDIDRegistry.json" "$eth_artifacts/"
   rm -rf "$tmp_pack"
 fi
+
+# PostgreSQL from Debian's packages for tests/plain_ledger (the session fixture runs initdb + pg_ctl itself as the
+# 'postgres' user on a free port on 127.0.0.1; no cluster is started here). Skipped when a server binary exists.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+  else
+    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+  fi
+fi

@@ -1,0 +1,128 @@
+"""The plain ledger: a signed, append-only, verifiable transparency log of JSON records.
+
+* entries are JSON records (or revocations of earlier records) signed by the submitting party — Ed25519 or P-256,
+  key bound to a DID — over their RFC 8785 canonical bytes (:class:`LedgerEntry`, :class:`SubmitterKey`);
+* the log keeps an RFC 9162 Merkle tree of them (:mod:`._merkle`) and publishes its tree heads as C2SP signed-note
+  checkpoints (:class:`Checkpoint`, :class:`NoteVerifier`), readable by existing transparency-log tooling;
+* :func:`check_inclusion` and :func:`check_consistency` verify evidence offline against the pinned log key;
+* :class:`PlainLedgerStore` keeps it durably (SQLite by default, PostgreSQL by URL), :func:`create_app` serves it over
+  HTTP, :class:`PlainLedgerClient` talks to it.
+
+The ledger id is ``plain:<first 16 hex chars of SHA-256(log Ed25519 public key)>`` (:func:`ledger_id_for`).
+"""
+
+from ._checkpoint import (
+    Checkpoint,
+    CheckpointOriginError,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    SignedNote,
+    ed25519_key_id,
+    open_checkpoint,
+    open_note,
+    sign_checkpoint,
+)
+from ._client import LedgerClientError, PlainLedgerClient, RemoteEntry
+from ._entries import (
+    MAX_ENTRY_SIZE,
+    EntryError,
+    EntrySigner,
+    LedgerEntry,
+    LogLeaf,
+    canonical_bytes,
+    parse_json_strict,
+    unsigned_entry_bytes,
+    verify_signature,
+)
+from ._keys import KeyFileError, LogKey, SubmitterKey, default_origin, ledger_id_for
+from ._merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    MerkleProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    lookup_from,
+    node_hash,
+    root_from_inclusion_proof,
+    root_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from ._server import GroupCommitter, create_app, serve
+from ._store import (
+    AppendReceipt,
+    LedgerRequestError,
+    PlainLedgerStore,
+    StoredEntry,
+    StoreError,
+    database_url,
+)
+from ._verify import (
+    ConsistencyProof,
+    InclusionProof,
+    LedgerCheck,
+    LedgerCheckResult,
+    check_consistency,
+    check_entry,
+    check_inclusion,
+)
+
+__all__ = [
+    "EMPTY_ROOT",
+    "MAX_ENTRY_SIZE",
+    "AppendReceipt",
+    "Checkpoint",
+    "CheckpointOriginError",
+    "ConsistencyProof",
+    "EntryError",
+    "EntrySigner",
+    "Frontier",
+    "GroupCommitter",
+    "InclusionProof",
+    "KeyFileError",
+    "LedgerCheck",
+    "LedgerCheckResult",
+    "LedgerClientError",
+    "LedgerEntry",
+    "LedgerRequestError",
+    "LogKey",
+    "LogLeaf",
+    "MerkleProofError",
+    "NoteError",
+    "NoteSigner",
+    "NoteVerifier",
+    "PlainLedgerClient",
+    "PlainLedgerStore",
+    "RemoteEntry",
+    "SignedNote",
+    "StoreError",
+    "StoredEntry",
+    "SubmitterKey",
+    "canonical_bytes",
+    "check_consistency",
+    "check_entry",
+    "check_inclusion",
+    "consistency_proof",
+    "create_app",
+    "database_url",
+    "default_origin",
+    "ed25519_key_id",
+    "inclusion_proof",
+    "leaf_hash",
+    "ledger_id_for",
+    "lookup_from",
+    "node_hash",
+    "open_checkpoint",
+    "open_note",
+    "parse_json_strict",
+    "root_from_inclusion_proof",
+    "root_hash",
+    "serve",
+    "sign_checkpoint",
+    "unsigned_entry_bytes",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_signature",
+]
