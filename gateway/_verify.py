@@ -8,6 +8,7 @@ native signer, replay and trust policy stages are added by the jobs layer on top
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,20 +108,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _depth(value: Any, limit: int) -> int:
-    # Iterative, so hostile nesting cannot exhaust the stack here.
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        cur, d = stack.pop()
-        deepest = max(deepest, d)
-        if deepest > limit:
-            return deepest
-        if isinstance(cur, dict):
-            stack.extend((v, d + 1) for v in cur.values())
-        elif isinstance(cur, list):
-            stack.extend((v, d + 1) for v in cur)
-    return deepest
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nesting_exceeds(raw: bytes, limit: int) -> bool:
+    # Checked on the bytes BEFORE parsing: CPython's json decoder recurses in C, and a library that raises the
+    # recursion limit (py-evm does, on import) turns hostile nesting into a segfault instead of a RecursionError.
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for m in _TOKENS.finditer(raw):
+        tok = m.group()
+        if tok in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif tok in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def parse_json_strictly(data: bytes | str, *, max_bytes: int, max_depth: int) -> tuple[Any, Check]:
@@ -130,6 +135,10 @@ def parse_json_strictly(data: bytes | str, *, max_bytes: int, max_depth: int) ->
         return None, _fail(
             "parse", "parse", "INPUT_TOO_LARGE", "Input too large", f"{len(raw)} bytes > limit {max_bytes}"
         )
+    if _nesting_exceeds(raw, max_depth):
+        return None, _fail(
+            "parse", "parse", "INPUT_TOO_DEEP", "Input nested too deeply", f"more than {max_depth} levels"
+        )
     try:
         value = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except RecursionError:
@@ -138,10 +147,6 @@ def parse_json_strictly(data: bytes | str, *, max_bytes: int, max_depth: int) ->
         )
     except (ValueError, UnicodeDecodeError) as exc:
         return None, _fail("parse", "parse", "MALFORMED_JSON", "Malformed JSON", str(exc))
-    if _depth(value, max_depth) > max_depth:
-        return None, _fail(
-            "parse", "parse", "INPUT_TOO_DEEP", "Input nested too deeply", f"more than {max_depth} levels"
-        )
     return value, Check.passed("parse", "parse")
 
 

@@ -184,3 +184,22 @@ def test_missing_proof(unsigned: dict[str, Any], verifier: Verifier) -> None:
 def test_naive_datetime_rejected(verifier: Verifier) -> None:
     with pytest.raises(ValueError, match="timezone"):
         verifier.check(b"{}", at=datetime(2026, 1, 1))
+
+
+def test_regression_deep_nesting_segfault_with_raised_recursion_limit() -> None:
+    # py-evm raises the recursion limit on import; CPython's C json decoder then overflowed the C stack on hostile
+    # nesting (a segfault, found by this suite). The depth is now checked on the bytes before parsing.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.setrecursionlimit(10**7)\n"
+        "from datetime import UTC, datetime\n"
+        "from vcgate.gateway import DidResolver, Policy, Verifier\n"
+        "r = Verifier(Policy.default(), DidResolver.offline()).check(b'[' * 500000 + b']' * 500000,"
+        " at=datetime(2026, 1, 1, tzinfo=UTC))\n"
+        "print(r.problems[0].code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == b"INPUT_TOO_DEEP"
