@@ -1,20 +1,24 @@
-"""``vcgate adapters …``: list and describe the installed ledger adapters (a thin shell over the adapter SDK).
+"""``vcgate adapters …``: list, describe and sync the installed ledger adapters (a thin shell over the adapter SDK).
 
 Exit codes: 0 success; 1 an adapter plugin is broken (cannot be imported, lacks a member, wrong API version)
 or
-rejected its configuration; 2 the adapter could not describe itself (its ledger unreachable, say); 64 usage
-(an
-unknown adapter name, an unreadable configuration file).
+rejected its configuration, or (sync) some records could not be translated or issued; 2 the adapter could not
+describe itself or its ledger became unreachable during a sync; 64 usage (an unknown adapter name, an unreadable
+configuration or key file).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vcgate.adapters.sdk import (
@@ -23,11 +27,18 @@ from vcgate.adapters.sdk import (
     AdapterLoadError,
     AdapterNotFoundError,
     AdapterPlugin,
+    Cursor,
+    SourceRecord,
+    TranslationError,
+    credential_id,
     load_adapter,
     load_adapter_config,
     scan_adapters,
 )
-from vcgate.canonical_schema import VcgateError
+from vcgate.canonical_schema import InputError, VcgateError
+
+from ._issuing import IssuingError, IssuingService
+from ._keys import KeyPair
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -148,3 +159,261 @@ def describe_adapter(
         table.add_row(m["id"], m["version"], ", ".join(m["types"][1:]), m["issuanceMode"], m["digest"])
     _out.print(table)
     raise typer.Exit(EXIT_OK)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# sync
+
+_STATE_FILE = ".vcgate-sync.json"
+_REVOCATIONS_FILE = "revocations.json"
+
+
+@dataclass
+class _SyncRun:
+    """One ``adapters sync`` run: reads pages, translates, optionally signs, writes credentials idempotently.
+
+    Only the SDK interface is required. Optional adapter members it uses when present: ``revoked_credential_id(record)``
+    (the credential a ledger revocation revokes; otherwise every published mapping yields a candidate id),
+    ``skipped`` (a list of entries the adapter read but did not translate, reported in the summary) and ``close()``.
+    """
+
+    name: str
+    adapter: Any
+    ledger_id: str
+    out: Path | None
+    issuer: IssuingService | None
+    mappings: list[tuple[str, str]]
+    read: int = 0
+    written: int = 0
+    unchanged: int = 0
+    revocations: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    cursor: Cursor | None = None
+    revoked: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def load_state(self) -> Cursor | None:
+        if self.out is None or not (self.out / _STATE_FILE).is_file():
+            return None
+        try:
+            state = json.loads((self.out / _STATE_FILE).read_text(encoding="utf-8"))
+            if state.get("adapter") != self.name or state.get("ledgerId") != self.ledger_id:
+                raise InputError(
+                    f"{self.out} holds a sync of adapter {state.get('adapter')!r} ({state.get('ledgerId')}); "
+                    "use another --out folder"
+                )
+            cursor = Cursor.decode(state["cursor"])
+            if (self.out / _REVOCATIONS_FILE).is_file():
+                self.revoked = dict(json.loads((self.out / _REVOCATIONS_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            raise InputError(f"cannot read the sync state in {self.out}: {exc}") from None
+        return cursor
+
+    def save_state(self) -> None:
+        if self.out is None or self.cursor is None:
+            return
+        state = {"adapter": self.name, "ledgerId": self.ledger_id, "cursor": self.cursor.encode()}
+        _write_atomically(self.out / _STATE_FILE, json.dumps(state, indent=2) + "\n")
+        if self.revoked:
+            _write_atomically(self.out / _REVOCATIONS_FILE, json.dumps(self.revoked, indent=2, sort_keys=True) + "\n")
+
+    def revoked_ids(self, record: SourceRecord) -> list[str]:
+        # The adapter knows which mapping translated the superseded record; without that hook, every mapping it
+        # publishes yields a candidate id, and the candidates that were issued are the revoked ones.
+        hook = getattr(self.adapter, "revoked_credential_id", None)
+        if callable(hook):
+            return [str(hook(record))]
+        assert record.supersedes is not None
+        candidates = [credential_id(record.ledger_id, record.supersedes, m, d) for m, d in self.mappings]
+        if self.out is None:
+            return candidates
+        return [c for c in candidates if (self.out / _file_name(c)).is_file()] or candidates
+
+    def handle(self, record: SourceRecord) -> None:
+        self.read += 1
+        if record.kind == "revocation":
+            for revoked in self.revoked_ids(record):
+                self.revoked[revoked] = {
+                    "revokedBy": record.locator,
+                    "supersedes": record.supersedes,
+                    "ledgerTime": record.ledger_time.isoformat().replace("+00:00", "Z"),
+                }
+            self.revocations += 1
+            return
+        try:
+            translation = self.adapter.translate(record)
+            target = self.out / _file_name(translation.credential_id) if self.out is not None else None
+            if target is not None and target.is_file():
+                self.unchanged += 1  # idempotent: an issued credential is never rewritten
+                return
+            credential = (
+                self.issuer.issue(translation, created=datetime.now(UTC))
+                if self.issuer is not None
+                else translation.to_json()
+            )
+        except (TranslationError, IssuingError, InputError) as exc:
+            self.failures.append({"locator": record.locator, "error": str(exc)})
+            return
+        if target is not None:
+            _write_atomically(target, json.dumps(credential, indent=2, ensure_ascii=False) + "\n")
+        self.written += 1
+
+    def summary(self, *, complete: bool, error: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "adapter": self.name,
+            "ledgerId": self.ledger_id,
+            "complete": complete,
+            "recordsRead": self.read,
+            "credentialsWritten": self.written,
+            "credentialsUnchanged": self.unchanged,
+            "revocations": self.revocations,
+            "failed": self.failures,
+            "cursor": self.cursor.encode() if self.cursor is not None else None,
+            "signed": self.issuer is not None,
+        }
+        if self.out is not None:
+            out["out"] = str(self.out)
+        skipped = getattr(self.adapter, "skipped", None)
+        if isinstance(skipped, list):
+            out["skipped"] = [s.to_json() if hasattr(s, "to_json") else str(s) for s in skipped]
+        if error is not None:
+            out["error"] = error
+        return out
+
+
+def _file_name(credential: str) -> str:
+    return credential.removeprefix("urn:uuid:").replace(":", "_").replace("/", "_") + ".json"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@adapters_app.command("sync")
+def sync_adapter(
+    name: Annotated[str, typer.Argument(help="The adapter's entry-point name (see `vcgate adapters list`).")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="Adapter configuration (YAML/JSON).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for <uuid>.json credentials; also keeps the resume cursor."),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", "-k", help="Sign with this key file (partner key, or the gateway's key as witness)."),
+    ] = None,
+    suite: Annotated[str, typer.Option("--suite", help="Cryptosuite for --key.")] = "eddsa-rdfc-2022",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Start after this cursor token instead of the saved one.")
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore the saved cursor; start from the beginning.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Stop after the page in which this many records were read.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Read an adapter's ledger page by page, translate each record and write the credentials.
+
+    Works for every adapter. With --out, credentials go to OUT/<uuid>.json
+    (an existing file is never rewritten), ledger revocations to
+    OUT/revocations.json, and the cursor after each finished page to
+    OUT/.vcgate-sync.json, so a later run resumes where this one stopped.
+
+    With --key the credentials are signed by the issuing service; the key's
+    DID is offered to the adapter as its `witness` unless the configuration
+    names one. Exit 0 done, 1 some records failed, 2 the ledger went away.
+    """
+    try:
+        plugin = load_adapter(name)
+    except AdapterNotFoundError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except AdapterLoadError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        settings = load_adapter_config(config)
+        issuer = IssuingService.for_key(KeyPair.from_file(key), suite) if key is not None else None
+        start = Cursor.decode(since) if since is not None else None
+    except (AdapterConfigError, VcgateError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if issuer is not None:
+        settings.setdefault("witness", issuer.issuer)
+    try:
+        adapter = plugin.create(settings)
+    except (AdapterConfigError, AdapterLoadError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        info = adapter.describe()
+    except VcgateError as exc:
+        _err.print(f"[red]error:[/red] adapter {name!r} could not describe itself: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    run = _SyncRun(name, adapter, info.ledger_id, out, issuer, [(m.id, m.digest) for m in info.mappings])
+    try:
+        saved = run.load_state()
+    except InputError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if start is None and not restart:
+        start = saved
+    run.cursor = start
+    error: str | None = None
+    complete = True
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed} records · {task.fields[written]} written"),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(f"sync {name} ({info.ledger_id})", total=None, written=0)
+        try:
+            for page in adapter.records(start):
+                for record in page.records:
+                    run.handle(record)
+                run.cursor = page.next_cursor
+                run.save_state()
+                progress.update(task, completed=run.read, written=run.written)
+                if limit is not None and run.read >= limit:
+                    complete = False
+                    break
+        except VcgateError as exc:
+            # The ledger went away mid-sync: keep what was done; the saved cursor resumes after the last full page.
+            error = str(exc)
+            complete = False
+    summary = run.summary(complete=complete, error=error)
+    if as_json:
+        _print_json(summary)
+    else:
+        table = Table(title=f"sync {name} — {info.ledger_id}", show_header=False)
+        for label, value in (
+            ("records read", run.read),
+            ("credentials written", run.written),
+            ("already present", run.unchanged),
+            ("revocations", run.revocations),
+            ("failed", len(run.failures)),
+            ("skipped by the adapter", len(summary.get("skipped", []))),
+            ("resume cursor", summary["cursor"] or "(start)"),
+            ("finished", "yes" if complete else "no"),
+        ):
+            table.add_row(label, str(value))
+        _out.print(table)
+        for failure in run.failures:
+            _err.print(f"[red]failed:[/red] {failure['locator']}: {failure['error']}")
+        if error is not None:
+            _err.print(f"[red]error:[/red] {error}")
+    close = getattr(adapter, "close", None)
+    if callable(close):
+        close()
+    if error is not None:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_INVALID if run.failures else EXIT_OK)

@@ -3,15 +3,34 @@ Fabric protobufs, and a pure offline verifier (hash chain, orderer and creator s
 certificate
 chains to the channel MSPs, endorsement policies, config replay from the genesis block).
 
-The gRPC client, the SDK adapter and translation to credentials live elsewhere (later work).
+Live reading: a gRPC client over the official protobufs (peer Deliver, Gateway Evaluate / ChaincodeEvents, QSCC
+through the Endorser for signed validation-code attestations) and :class:`FabricAdapter`, the SDK adapter that turns
+chaincode writes and events into canonical credentials with endorsement evidence, checked offline by
+:class:`FabricEvidenceChecker`. See docs/fabric.md.
 """
 
+from ._adapter import FabricAdapter, MappingRule, SkippedTransaction, builtin_mapping
 from ._attest import Attestation, SignedPeerResponse, check_validation_attestation
 from ._blockfile import iter_blockfile, read_block_file, read_blockfile, read_blocks
+from ._client import (
+    ChainInfo,
+    DeliveredEvent,
+    FabricConfigError,
+    FabricPeerError,
+    PeerClient,
+    RetryPolicy,
+    SigningIdentity,
+    TLSConfig,
+    build_proposal,
+    build_seek_envelope,
+    with_retry,
+)
 from ._config import decode_config
 from ._crypto import block_data_hash, block_header_der, block_header_hash, compute_tx_id
 from ._decode import decode_block, decode_identity, decode_transaction, validation_code_name
 from ._errors import FabricDecodeError
+from ._evidence import EndorserRef, FabricProof, Locator, event_locator, write_locator
+from ._evidence_check import EVIDENCE_CHECKS, FabricEvidenceChecker
 from ._lifecycle import ApplicationPolicy, ChaincodeDefinition, CollectionConfig
 from ._model import (
     Block,
@@ -57,10 +76,12 @@ from ._verify import (
     TransactionResult,
     check_block,
     check_blocks,
+    check_transaction,
 )
 
 __all__ = [
     "BLOCK_CHECKS",
+    "EVIDENCE_CHECKS",
     "TRANSACTION_CHECKS",
     "ApplicationPolicy",
     "Attestation",
@@ -68,6 +89,7 @@ __all__ = [
     "BlockHeader",
     "BlockMetadata",
     "BlockResult",
+    "ChainInfo",
     "ChaincodeDefinition",
     "ChaincodeEvent",
     "ChaincodeResponse",
@@ -78,17 +100,26 @@ __all__ = [
     "CollectionRWSet",
     "ConfigTransaction",
     "Consenter",
+    "DeliveredEvent",
     "EndorsedAction",
     "Endorsement",
+    "EndorserRef",
     "EndorserTransaction",
+    "FabricAdapter",
     "FabricAnchorError",
+    "FabricConfigError",
     "FabricDecodeError",
+    "FabricEvidenceChecker",
     "FabricMSP",
+    "FabricPeerError",
+    "FabricProof",
     "HashedWrite",
     "Identity",
     "ImplicitMetaPolicy",
     "KVRead",
     "KVWrite",
+    "Locator",
+    "MappingRule",
     "MetadataSignature",
     "MetadataWrite",
     "NOutOf",
@@ -97,11 +128,16 @@ __all__ = [
     "OUIdentifier",
     "OrdererSettings",
     "Organization",
+    "PeerClient",
     "PolicyOutcome",
     "Principal",
+    "RetryPolicy",
     "SignaturePolicy",
     "SignedBy",
     "SignedPeerResponse",
+    "SigningIdentity",
+    "SkippedTransaction",
+    "TLSConfig",
     "Transaction",
     "TransactionResult",
     "ValidatedIdentity",
@@ -109,8 +145,12 @@ __all__ = [
     "block_data_hash",
     "block_header_der",
     "block_header_hash",
+    "build_proposal",
+    "build_seek_envelope",
+    "builtin_mapping",
     "check_block",
     "check_blocks",
+    "check_transaction",
     "check_validation_attestation",
     "compute_tx_id",
     "decode_block",
@@ -119,10 +159,13 @@ __all__ = [
     "decode_transaction",
     "evaluate_policy",
     "evaluate_signature_policy",
+    "event_locator",
     "iter_blockfile",
     "read_block_file",
     "read_blockfile",
     "read_blocks",
     "validate_identity",
     "validation_code_name",
+    "with_retry",
+    "write_locator",
 ]

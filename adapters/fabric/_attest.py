@@ -18,6 +18,7 @@ from datetime import datetime
 
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf.message import DecodeError
+
 from vcgate.canonical_schema import Problem
 
 from ._crypto import ecdsa_verify

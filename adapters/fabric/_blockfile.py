@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
+
 from vcgate.canonical_schema import Problem
 
 from ._decode import decode_block

@@ -14,6 +14,7 @@ from fabric_protos.orderer import configuration_pb2 as orderer_configuration_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 from fabric_protos.peer import configuration_pb2 as peer_configuration_pb2
 from google.protobuf.message import DecodeError
+
 from vcgate.canonical_schema import Problem
 
 from ._errors import FabricDecodeError

@@ -26,6 +26,7 @@ from fabric_protos.peer import (
     transaction_pb2,
 )
 from google.protobuf.message import DecodeError, Message
+
 from vcgate.canonical_schema import Problem
 
 from ._config import decode_config

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fabric_protos.peer import collection_pb2, policy_pb2
 from fabric_protos.peer.lifecycle import chaincode_definition_pb2, db_pb2
 from google.protobuf.message import DecodeError
+
 from vcgate.canonical_schema import Problem
 
 from ._config import decode_signature_policy

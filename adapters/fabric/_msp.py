@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
+
 from vcgate.canonical_schema import Problem
 
 from ._model import FabricMSP, Identity
@@ -115,7 +116,7 @@ class VerificationCache:
         try:
             pub = self.certificate(certificate_bytes).public_key()
             result = pub if isinstance(pub, ec.EllipticCurvePublicKey) else None
-        except ValueError:
+        except (ValueError, UnsupportedAlgorithm):  # a damaged curve OID parses but names no supported curve
             result = None
         self.public_keys[key] = result
         return result

@@ -536,8 +536,23 @@ def _policies_for_action(
     return needed, None
 
 
+def check_transaction(
+    tx: Transaction,
+    state: ChannelState | None,
+    cache: VerificationCache,
+    *,
+    block_number: int,
+    at: datetime | None = None,
+) -> tuple[Check, ...]:
+    """The :data:`TRANSACTION_CHECKS` of one transaction of block ``block_number`` against ``state``. Pure.
+
+    What :func:`check_block` runs per transaction, for callers that hold a single envelope (an evidence checker).
+    """
+    return _check_transaction(block_number, tx, state, cache, at)
+
+
 def _check_transaction(
-    block: Block,
+    block_number: int,
     tx: Transaction,
     state: ChannelState | None,
     cache: VerificationCache,
@@ -552,7 +567,7 @@ def _check_transaction(
     when = at or (tx.channel_header.timestamp if tx.channel_header else None)
     content = tx.content
     endorser_tx = isinstance(content, EndorserTransaction)
-    genesis_config = isinstance(content, ConfigTransaction) and block.number == 0
+    genesis_config = isinstance(content, ConfigTransaction) and block_number == 0
 
     # -- creator signature
     # ------------------------------------------------------------------------------------
@@ -835,7 +850,7 @@ def check_block(
     codes = block.metadata.validation_codes
     results = []
     for tx in block.transactions:
-        checks = _check_transaction(block, tx, state, cache, at)
+        checks = _check_transaction(block.number, tx, state, cache, at)
         code = validation_code_name(codes[tx.index]) if codes is not None and tx.index < len(codes) else None
         attestation = Attestation(False, None, (), ())
         if attestations and state is not None and tx.tx_id in attestations:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from vcgate.adapters.fabric.testing import TestNetwork
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fabric"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from typer.testing import CliRunner
+
 from vcgate.adapters.fabric import TRANSACTION_CHECKS
 from vcgate.adapters.fabric.testing import TestNetwork, blockfile, build_chain
 from vcgate.gateway.cli import app

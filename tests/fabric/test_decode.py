@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from vcgate.adapters.fabric import (
     ChannelState,
     EndorserTransaction,

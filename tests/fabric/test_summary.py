@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from vcgate.adapters.fabric import BlockResult, check_blocks, read_block_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fabric"

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fabric_protos.common import common_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from vcgate.adapters.fabric import (
     BlockResult,
     SignedPeerResponse,

@@ -1,7 +1,7 @@
 """Test-only builders for Fabric ledger data: a test MSP (CA, peer, orderer, client certificates with
 NodeOUs),
-genesis blocks, endorser transactions and signed blocks in real Fabric wire format. Never used by
-verification."""
+genesis blocks, endorser transactions and signed blocks in real Fabric wire format, and an in-process gRPC peer
+(:class:`TestPeer`) serving them. Never used by verification."""
 
 from ._network import (
     TestIdentity,
@@ -12,13 +12,29 @@ from ._network import (
     header_hash_of,
     peer_response,
 )
+from ._peer import (
+    ProductLedger,
+    TestPeer,
+    TLSMaterial,
+    build_product_ledger,
+    issue_tls,
+    product_value,
+    write_msp_dir,
+)
 
 __all__ = [
+    "ProductLedger",
+    "TLSMaterial",
     "TestIdentity",
     "TestNetwork",
     "TestOrg",
+    "TestPeer",
     "blockfile",
     "build_chain",
+    "build_product_ledger",
     "header_hash_of",
+    "issue_tls",
     "peer_response",
+    "product_value",
+    "write_msp_dir",
 ]

@@ -348,6 +348,7 @@ class TestNetwork:
         function: str,
         args: Sequence[bytes] = (),
         writes: Mapping[str, bytes] | None = None,
+        deletes: Sequence[str] = (),
         reads: Mapping[str, tuple[int, int] | None] | None = None,
         extra_namespaces: Sequence[rwset_pb2.NsReadWriteSet] = (),
         event: tuple[str, bytes] | None = None,
@@ -359,10 +360,10 @@ class TestNetwork:
         """A signed ENDORSER_TRANSACTION envelope as a Fabric client assembles it from endorsed proposal
         responses.
 
-        ``tamper="writes"`` flips byte ``tamper_index`` of the first written value *after* endorsement (the
-        endorsements then cover other bytes); ``tamper="payload"`` flips the last payload byte after the
-        client
-        signed. ``tx_id`` overrides the correctly derived transaction id.
+        ``deletes`` lists keys the transaction deletes (``KVWrite.is_delete``). ``tamper="writes"`` flips byte
+        ``tamper_index`` of the first written value *after* endorsement (the endorsements then cover other
+        bytes); ``tamper="payload"`` flips the last payload byte after the client signed. ``tx_id`` overrides the
+        correctly derived transaction id.
         """
         nonce = os.urandom(24)
         creator = client.serialized
@@ -386,6 +387,8 @@ class TestNetwork:
                 r.version.block_num, r.version.tx_num = version
         for key, value in (writes or {}).items():
             kv.writes.add(key=key, value=value)
+        for key in deletes:
+            kv.writes.add(key=key, is_delete=True)
         txrw = rwset_pb2.TxReadWriteSet(data_model=rwset_pb2.TxReadWriteSet.KV)
         txrw.ns_rwset.add(namespace=chaincode, rwset=kv.SerializeToString())
         txrw.ns_rwset.extend(extra_namespaces)
