@@ -37,7 +37,7 @@ _STATUS_CODES: dict[int, tuple[str, str]] = {
 }
 
 
-class ApiProblem(VcgateError):
+class ApiError(VcgateError):
     """An error answered as an RFC 9457 problem: HTTP ``status``, stable ``code``, ``title`` and ``detail``."""
 
     def __init__(
@@ -73,7 +73,7 @@ class ApiProblem(VcgateError):
         return body
 
 
-def problem_response(problem: ApiProblem, instance: str | None = None) -> Response:
+def problem_response(problem: ApiError, instance: str | None = None) -> Response:
     """An ``application/problem+json`` response for ``problem``."""
     return Response(
         json.dumps(problem.to_json(instance), ensure_ascii=False, separators=(",", ":")),
@@ -83,21 +83,20 @@ def problem_response(problem: ApiProblem, instance: str | None = None) -> Respon
     )
 
 
-def _validation_problem(exc: RequestValidationError) -> ApiProblem:
+def _validation_problem(exc: RequestValidationError) -> ApiError:
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         errors.append({"pointer": "/" + "/".join(loc[1:]) if loc[:1] == ["body"] else "/".join(loc), "msg": err["msg"]})
         if err.get("type") == "json_invalid":
-            ctx = err.get("ctx") or {}
-            return ApiProblem(
-                400,
-                "MALFORMED_JSON",
-                "Malformed JSON",
-                str(ctx.get("error") or err.get("msg")),
-            )
+            # The strict parser's message is "CODE: detail" (MALFORMED_JSON, INPUT_TOO_DEEP, INPUT_TOO_LARGE).
+            message = str((err.get("ctx") or {}).get("error") or err.get("msg"))
+            code, sep, detail = message.partition(": ")
+            if not (sep and code.isupper() and code.replace("_", "").isalpha()):
+                code, detail = "MALFORMED_JSON", message
+            return ApiError(400, code, "Malformed JSON" if code == "MALFORMED_JSON" else "Unacceptable JSON", detail)
     first = errors[0] if errors else {"pointer": "", "msg": "invalid request"}
-    return ApiProblem(
+    return ApiError(
         422,
         "REQUEST_INVALID",
         "Request does not match the API schema",
@@ -110,14 +109,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Route every error through :func:`problem_response`."""
 
     async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiProblem)
+        assert isinstance(exc, ApiError)
         return problem_response(exc, request.url.path)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code, title = _STATUS_CODES.get(exc.status_code, ("HTTP_ERROR", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else ""
-        return problem_response(ApiProblem(exc.status_code, code, title, detail, headers=exc.headers), request.url.path)
+        return problem_response(ApiError(exc.status_code, code, title, detail, headers=exc.headers), request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -127,14 +126,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         # Never leak internals: log the exception, answer a generic problem (STYLE.md §3).
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
-            ApiProblem(500, "INTERNAL_ERROR", "Internal server error", "the error was logged"),
+            ApiError(500, "INTERNAL_ERROR", "Internal server error", "the error was logged"),
             request.url.path,
         )
 
-    app.add_exception_handler(ApiProblem, on_problem)
+    app.add_exception_handler(ApiError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_error)
 
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "ApiProblem", "install_problem_handlers", "problem_response"]
+__all__ = ["PROBLEM_MEDIA_TYPE", "ApiError", "install_problem_handlers", "problem_response"]

@@ -66,7 +66,7 @@ def upgrade() -> None:
         "api_status_lists",
         sa.Column("list_id", sa.String(64), primary_key=True),
         sa.Column("purpose", sa.String(32), nullable=False),
-        sa.Column("bits", sa.LargeBinary, nullable=False),
+        sa.Column("encoded_list", sa.Text, nullable=False),
         sa.Column("next_index", sa.Integer, nullable=False),
         sa.Column("length", sa.Integer, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
