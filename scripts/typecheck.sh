@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/vcgate"
-for pkg in canonical_schema adapters gateway; do ln -s "$root/$pkg" "$tmp/vcgate/$pkg"; done
+for pkg in canonical_schema adapters gateway conformance_tests; do ln -s "$root/$pkg" "$tmp/vcgate/$pkg"; done
 cd "$tmp"
 mypy --config-file "$root/pyproject.toml" --cache-dir "$root/.mypy_cache" \
-  -p vcgate.canonical_schema -p vcgate.adapters -p vcgate.gateway
+  -p vcgate.canonical_schema -p vcgate.adapters -p vcgate.gateway -p vcgate.conformance_tests

@@ -172,7 +172,7 @@ def test_translates_deterministically_and_replays() -> None:
         "itemsShipped": [
             {"type": ["TradeLineItem"], "itemCount": 1200, "product": {"type": ["Product"], "gtin": "00614141000012"}}
         ],
-        "totalPaymentDue": {"type": ["PriceSpecification"], "price": "18500.00", "priceCurrency": "USD"},
+        "totalPaymentDue": {"type": ["PriceSpecification"], "price": 18500.0, "priceCurrency": "USD"},
     }
     assert translations[2].credential["credentialSubject"]["buyer"]["name"] == "Lakeside Trading, Inc."
     assert translations[2].credential["credentialSubject"]["totalPaymentDue"]["priceCurrency"] == "EUR"

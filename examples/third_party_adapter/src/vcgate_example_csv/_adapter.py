@@ -247,6 +247,14 @@ class CsvEvidenceChecker:
             return problem(
                 "csv.inclusion", CheckStatus.FAILED, "CSV_NOT_INCLUDED", "inclusion proof does not reach root"
             )
+        # The ledger height of row i is i + 1 (rows so far); an unbound height would be a claim nobody checks.
+        if parsed.ledger_height != index + 1:
+            return problem(
+                "csv.inclusion",
+                CheckStatus.FAILED,
+                "CSV_HEIGHT_MISMATCH",
+                f"ledgerHeight {parsed.ledger_height} is not leaf index {index} + 1",
+            )
         checks.append(Check("csv.inclusion", CheckStatus.PASSED))
 
         if parse_datetime(parsed.ledger_time) > at:
