@@ -1,6 +1,10 @@
 """vcgate's Ethereum ledger layer: a JSON-RPC client, offline-verifiable evidence for logs and contract state,
 the Ethereum Attestation Service (on-chain and off-chain attestations), generic contract events, and did:ethr.
 
+The SDK adapter is :class:`EthereumAdapter` (entry point ``ethereum`` of ``vcgate.adapters``): EAS on-chain and
+off-chain attestations, any contract's events and credentials anchored in the shipped ``AnchorRegistry`` contract,
+translated through published mappings, with :class:`EthereumEvidenceChecker` as its offline evidence checker.
+
 Pure pieces (``check_evidence``, ``check_eas_attestation``, ``check_eas_revocation``,
 ``check_offchain_attestation``, decoders) do no I/O and take time as a parameter; the pieces that talk to a
 node (``JsonRpcClient``, the
@@ -8,7 +12,18 @@ node (``JsonRpcClient``, the
 Problem codes are listed in ``docs/ethereum.md``.
 """
 
+from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, RewindPage, builtin_mapping
+from ._anchored import AnchoredCredential, anchor_registry_artifact, anchor_registry_source, load_anchored_credentials
 from ._blocks import decode_header, decode_receipt, decode_transaction, encode_header, encode_receipt
+from ._checker import (
+    ANCHORED_EVENT,
+    EthereumEvidenceChecker,
+    anchor_from_json,
+    check_revocation,
+    credential_digest,
+    eas_raw_record,
+    event_raw_record,
+)
 from ._did_ethr import DidResolution, EthrDidResolver, EthrNetwork
 from ._eas import (
     ATTESTED_EVENT,
@@ -62,14 +77,19 @@ from ._evidence import (
 )
 from ._evidence_builder import HeaderSource, build_log_evidence, build_state_evidence, observe_header_quorum
 from ._rpc import JsonRpcClient
+from ._sync import ChainPosition, Finality, LogScanner, ReorgError, ScannedLog, ScanPage
 from ._trie import verify_trie_proof
 
 __all__ = [
+    "ANCHORED_EVENT",
     "ATTESTED_EVENT",
     "EAS_ATTESTATIONS_SLOT",
+    "IP_LICENCE_SCHEMA",
     "REVOKED_EVENT",
     "Anchor",
+    "AnchoredCredential",
     "Attestation",
+    "ChainPosition",
     "Check",
     "CheckpointAnchor",
     "DecodedEvent",
@@ -80,48 +100,65 @@ __all__ = [
     "EasRevocationCheckResult",
     "EasSchema",
     "EndpointReport",
+    "EthereumAdapter",
     "EthereumError",
     "EthereumEvidence",
+    "EthereumEvidenceChecker",
     "EthrDidResolver",
     "EthrNetwork",
     "EventAbi",
     "EvidenceBuildError",
     "EvidenceCheckResult",
     "EvidenceFormatError",
+    "Finality",
     "HeaderSource",
     "JsonRpcClient",
     "LedgerUnavailableError",
     "LogProof",
+    "LogScanner",
     "Observation",
     "OffchainAttestation",
     "OffchainCheckResult",
     "QuorumAnchor",
+    "ReorgError",
+    "RewindPage",
     "RpcResponseError",
+    "ScanPage",
+    "ScannedLog",
     "SchemaField",
     "StateProof",
     "StorageSlotProof",
     "VerifiedLog",
+    "anchor_from_json",
+    "anchor_registry_artifact",
+    "anchor_registry_source",
     "attestation_from_storage",
     "attestation_slots",
     "attestation_uid",
     "build_log_evidence",
     "build_state_evidence",
+    "builtin_mapping",
     "caip2_chain",
     "caip10_account",
     "check_eas_attestation",
     "check_eas_revocation",
     "check_evidence",
     "check_offchain_attestation",
+    "check_revocation",
+    "credential_digest",
     "decode_attestation_data",
     "decode_event",
     "decode_header",
     "decode_receipt",
     "decode_transaction",
+    "eas_raw_record",
     "encode_attestation_data",
     "encode_header",
     "encode_receipt",
+    "event_raw_record",
     "fetch_events",
     "keccak256",
+    "load_anchored_credentials",
     "load_offchain_attestation",
     "observe_header_quorum",
     "offchain_uid",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from Crypto.Hash import keccak as _keccak
@@ -120,18 +121,25 @@ def int_to_min_bytes(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
 
 
+@lru_cache(maxsize=8192)
+def _checksummed(value: str | bytes) -> str:
+    # EIP-55 costs a Keccak-256 and a walk over the hex per call; evidence checks meet the same few addresses (the
+    # parties, the contracts) again and again, so memoising it is a large share of a check's time.
+    return str(to_checksum_address(value))
+
+
 def parse_address(value: Any, *, what: str = "address") -> str:
     """Validate a 20-byte hex address and return its EIP-55 checksummed form (any input case is accepted)."""
     if not isinstance(value, str) or not _ADDRESS_RE.match(value):
         raise InputError(f"{what} must be a 0x-prefixed 20-byte hex address, got {value!r:.80}")
-    return str(to_checksum_address(value))
+    return _checksummed(value)
 
 
 def address_from_bytes(raw: bytes) -> str:
     """EIP-55 checksummed address from 20 raw bytes."""
     if len(raw) != 20:
         raise InputError(f"an address is 20 bytes, got {len(raw)}")
-    return str(to_checksum_address(raw))
+    return _checksummed(bytes(raw))
 
 
 def caip2_chain(chain_id: int) -> str:

@@ -1,0 +1,217 @@
+"""``vcgate evidence check FILE``: check one credential's ledger evidence offline, for every ledger kind.
+
+Each ``LedgerEvidence`` item names its ``ledgerKind``; the command finds the installed adapter of that kind through
+the ``vcgate.adapters`` entry points and runs its offline evidence checker against the anchor pinned for the item's
+``ledgerId`` in ``--anchors``. Nothing is fetched: a ledger without a pinned anchor gives ``error``.
+
+Anchors file (YAML or JSON), keyed by ledger id, each value the adapter's anchor (the same shape as the trust
+policy's ``trust.anchors``; a policy file works as is)::
+
+    eip155:1:
+      kind: ethereum
+      checkpoints: {21000000: "0x…"}
+      finalityDepth: 0
+
+Adapters build their checker from a class-level ``offline_evidence_checker()`` when they have one; otherwise from
+``--config`` (the adapter's configuration file). Exit codes as ``vcgate verify``: 0 verified, 1 invalid, 2 error
+(no anchor, no adapter for the ledger kind, the checker could not decide), 64 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from vcgate.adapters.sdk import (
+    EVIDENCE_TYPE,
+    AdapterConfigError,
+    AdapterLoadError,
+    AdapterPlugin,
+    Check,
+    CheckStatus,
+    EvidenceChecker,
+    EvidenceResult,
+    load_adapter_config,
+    scan_adapters,
+)
+from vcgate.canonical_schema import Problem, VcgateError, json_pointer
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+
+evidence_app = typer.Typer(no_args_is_help=True, help="Ledger evidence carried by credentials.")
+
+_out = Console(emoji=False, highlight=False)
+_err = Console(stderr=True, emoji=False, highlight=False)
+
+
+def _usage(message: str) -> NoReturn:
+    _err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _instant(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _usage(f"--at {value!r} is not an ISO-8601 date-time")
+    if instant.tzinfo is None:
+        _usage(f"--at {value!r} needs a timezone (e.g. 2026-01-01T00:00:00Z)")
+    return instant
+
+
+def load_anchors(path: Path) -> dict[str, Mapping[str, Any]]:
+    """Read an anchors file: ``{<ledger id>: <anchor>}``, or a document with ``anchors:`` or ``trust: anchors:``
+    (a policy file). Raises ``ValueError`` with a message for the user."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read anchors file {path}: {exc}") from None
+    if isinstance(document, dict) and isinstance(document.get("trust"), dict):
+        document = document["trust"].get("anchors") or {}
+    elif isinstance(document, dict) and isinstance(document.get("anchors"), dict):
+        document = document["anchors"]
+    if document is None:
+        return {}
+    if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
+        raise ValueError(f"anchors file {path} must map ledger ids to anchor objects")
+    return {str(k): v for k, v in document.items()}
+
+
+def _checker_for(kind: str, plugins: list[AdapterPlugin], config: Path | None) -> EvidenceChecker | str:
+    """The evidence checker of the adapter of ``kind``, or a reason why there is none."""
+    candidates = [p for p in plugins if p.kind == kind]
+    if not candidates:
+        return f"no installed adapter checks {kind!r} evidence (installed kinds: {sorted({p.kind for p in plugins})})"
+    plugin = candidates[0]
+    offline = getattr(plugin.factory, "offline_evidence_checker", None)
+    if callable(offline) and config is None:
+        checker: EvidenceChecker = offline()
+        return checker
+    if config is None:
+        return f"adapter {plugin.name!r} builds its evidence checker from its configuration; pass --config"
+    try:
+        return plugin.create(load_adapter_config(config)).evidence_checker()
+    except (AdapterConfigError, AdapterLoadError, VcgateError) as exc:
+        return f"adapter {plugin.name!r}: {exc}"
+
+
+def _error_result(name: str, code: str, detail: str, pointer: str) -> EvidenceResult:
+    return EvidenceResult((Check(name, CheckStatus.ERROR, (Problem(code, "Evidence not checked", detail, pointer),)),))
+
+
+def _worst(statuses: list[str]) -> str:
+    if "invalid" in statuses:
+        return "invalid"
+    if "error" in statuses or not statuses:
+        return "error"
+    return "verified"
+
+
+@evidence_app.command("check")
+def check_evidence_command(
+    file: Annotated[str, typer.Argument(help="Credential (JSON) carrying LedgerEvidence; - for stdin.")],
+    anchors: Annotated[
+        Path | None, typer.Option("--anchors", help="Anchors per ledger id (YAML/JSON; a policy file works).")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="Check as of this instant (ISO-8601; default now).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Adapter configuration, for adapters that need one to check.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Check a credential's ledger evidence offline. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    instant = _instant(at)
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        credential = json.loads(data)
+    except OSError as exc:
+        _usage(f"cannot read {file}: {exc.strerror}")
+    except ValueError as exc:
+        _usage(f"{file} is not JSON: {exc}")
+    if not isinstance(credential, dict):
+        _usage(f"{file} must hold a JSON object (a credential)")
+    try:
+        pinned = load_anchors(anchors) if anchors is not None else {}
+    except ValueError as exc:
+        _usage(str(exc))
+    if config is not None and not config.is_file():
+        _usage(f"cannot read adapter configuration {config}")
+
+    items = credential.get("evidence")
+    items = [items] if isinstance(items, dict) else items if isinstance(items, list) else []
+    ledger_items = [
+        (i, e)
+        for i, e in enumerate(items)
+        if isinstance(e, dict) and (e.get("type") == EVIDENCE_TYPE or EVIDENCE_TYPE in (e.get("type") or []))
+    ]
+    results: list[dict[str, Any]] = []
+    if not ledger_items:
+        missing = EvidenceResult(
+            (
+                Check(
+                    "evidence.present",
+                    CheckStatus.FAILED,
+                    (Problem("EVIDENCE_MISSING", "No ledger evidence", "the credential carries no LedgerEvidence"),),
+                ),
+            )
+        )
+        results.append({"pointer": "/evidence", "ledgerId": None, "ledgerKind": None, **_result_json(missing)})
+    plugins = list(scan_adapters().plugins) if ledger_items else []
+    for index, item in ledger_items:
+        pointer = json_pointer("evidence", index)
+        kind, ledger = item.get("ledgerKind"), item.get("ledgerId")
+        if not isinstance(kind, str) or not isinstance(ledger, str):
+            result = EvidenceResult(
+                (
+                    Check(
+                        "evidence.shape",
+                        CheckStatus.FAILED,
+                        (Problem("EVIDENCE_MALFORMED", "Malformed evidence", "no ledgerKind/ledgerId", pointer),),
+                    ),
+                )
+            )
+        else:
+            checker = _checker_for(kind, plugins, config)
+            if isinstance(checker, str):
+                result = _error_result("evidence.adapter", "ADAPTER_MISSING", checker, pointer)
+            else:
+                anchor = pinned.get(ledger) or {}
+                try:
+                    result = checker.check(credential, item, anchor, at=instant)
+                except Exception as exc:  # a plugin's checker must not raise; report it as undecided
+                    result = _error_result(
+                        "evidence.checker", "EVIDENCE_CHECKER_FAILED", f"{type(exc).__name__}: {exc}", pointer
+                    )
+        results.append({"pointer": pointer, "ledgerId": ledger, "ledgerKind": kind, **_result_json(result)})
+
+    status = _worst([r["status"] for r in results])
+    if as_json:
+        out = {"status": status, "checkedAt": instant.isoformat().replace("+00:00", "Z"), "evidence": results}
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    else:
+        colour = {"verified": "green", "invalid": "red", "error": "yellow"}[status]
+        _out.print(f"[bold {colour}]{status.upper()}[/] {file}")
+        for r in results:
+            table = Table(title=f"{r['pointer']} {r['ledgerKind'] or ''} {r['ledgerId'] or ''}", show_header=True)
+            for column in ("check", "status", "problem"):
+                table.add_column(column)
+            for c in r["checks"]:
+                problems = "; ".join(f"{p['code']}: {p.get('detail', '')}" for p in c.get("problems", []))
+                table.add_row(c["name"], c["status"], problems)
+            _out.print(table)
+    raise typer.Exit({"verified": EXIT_OK, "invalid": EXIT_INVALID, "error": EXIT_ERROR}[status])
+
+
+def _result_json(result: EvidenceResult) -> dict[str, Any]:
+    return result.to_json()
