@@ -187,6 +187,7 @@ class _SyncRun:
     written: int = 0
     unchanged: int = 0
     revocations: int = 0
+    rewound: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
     cursor: Cursor | None = None
     revoked: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -257,6 +258,25 @@ class _SyncRun:
             _write_atomically(target, json.dumps(credential, indent=2, ensure_ascii=False) + "\n")
         self.written += 1
 
+    def rewind(self, keep_through: int) -> None:
+        """A reorg (a page with ``keep_through``): drop credentials whose evidence lies above that height.
+
+        Records that survived the reorg come again in later pages and get the same ids, so they are rewritten.
+        """
+        if self.out is None:
+            return
+        for path in sorted(self.out.glob("*.json")):
+            if path.name in (_STATE_FILE, _REVOCATIONS_FILE):
+                continue
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                heights = [int(e["ledgerHeight"]) for e in doc.get("evidence") or [] if isinstance(e, dict)]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if heights and max(heights) > keep_through:
+                path.unlink()
+                self.rewound += 1
+
     def summary(self, *, complete: bool, error: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "adapter": self.name,
@@ -266,6 +286,7 @@ class _SyncRun:
             "credentialsWritten": self.written,
             "credentialsUnchanged": self.unchanged,
             "revocations": self.revocations,
+            "rewound": self.rewound,
             "failed": self.failures,
             "cursor": self.cursor.encode() if self.cursor is not None else None,
             "signed": self.issuer is not None,
@@ -378,6 +399,9 @@ def sync_adapter(
         task = progress.add_task(f"sync {name} ({info.ledger_id})", total=None, written=0)
         try:
             for page in adapter.records(start):
+                keep_through = getattr(page, "keep_through", None)
+                if isinstance(keep_through, int):
+                    run.rewind(keep_through)  # the adapter saw a reorg (e.g. Ethereum's RewindPage)
                 for record in page.records:
                     run.handle(record)
                 run.cursor = page.next_cursor
@@ -400,6 +424,7 @@ def sync_adapter(
             ("credentials written", run.written),
             ("already present", run.unchanged),
             ("revocations", run.revocations),
+            ("dropped by a reorg", run.rewound),
             ("failed", len(run.failures)),
             ("skipped by the adapter", len(summary.get("skipped", []))),
             ("resume cursor", summary["cursor"] or "(start)"),
@@ -417,3 +442,72 @@ def sync_adapter(
     if error is not None:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_INVALID if run.failures else EXIT_OK)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# serve
+
+
+@adapters_app.command("serve")
+def serve_adapter(
+    name: Annotated[str, typer.Argument(help="The adapter's entry-point name (see `vcgate adapters list`).")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="Adapter configuration (YAML/JSON).")],
+    key: Annotated[
+        Path | None, typer.Option("--key", "-k", help="Partner key file: sign translations (partner mode).")
+    ] = None,
+    suite: Annotated[str, typer.Option("--suite", help="Cryptosuite for --key.")] = "eddsa-rdfc-2022",
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8470,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="File holding the bearer token clients must send (or VCGATE_ADAPTER_TOKEN)."),
+    ] = None,
+    max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1024, help="Request body limit.")] = 1 << 20,
+    ssl_certfile: Annotated[Path | None, typer.Option("--ssl-certfile", help="Serve HTTPS with this cert.")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="Private key for --ssl-certfile.")] = None,
+) -> None:
+    """Expose an installed adapter over the remote adapter protocol (HTTP, /v1/…).
+
+    The gateway (or `vcgate adapters sync remote`) reaches it with the remote
+    adapter: config {url, token}. With --key the service signs translations
+    in partner mode, only for records its own adapter reads from the ledger.
+    Binds 127.0.0.1 unless --host says otherwise; a non-loopback host needs a
+    token. Exit 1 broken adapter, 2 ledger unreachable, 64 usage.
+    """
+    import uvicorn
+
+    from ._adapter_server import AdapterServiceError, build_adapter_service
+
+    token = os.environ.get("VCGATE_ADAPTER_TOKEN") or None
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            _err.print(f"[red]error:[/red] cannot read --token-file {token_file}: {exc.strerror}")
+            raise typer.Exit(EXIT_USAGE) from None
+        if token is None:
+            _err.print(f"[red]error:[/red] --token-file {token_file} is empty")
+            raise typer.Exit(EXIT_USAGE)
+    try:
+        app, summary = build_adapter_service(
+            name,
+            str(config),
+            key_path=str(key) if key is not None else None,
+            suite=suite,
+            host=host,
+            token=token,
+            max_body_bytes=max_body_bytes,
+        )
+    except AdapterServiceError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    scheme = "https" if ssl_certfile is not None else "http"
+    _err.print(f"serving {summary} at {scheme}://{host}:{port}/v1 (token {'required' if token else 'not required'})")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=str(ssl_certfile) if ssl_certfile is not None else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
+    )

@@ -110,3 +110,43 @@ def test_resume_after_reorg_below_the_rewind_window_restarts_from_the_beginning(
     assert pages[0].keep_through == -1
     follow(adapter, cursor, output)
     assert output == {}
+
+
+def test_generic_sync_command_drops_credentials_a_reorg_removed(
+    chain: tuple[AnvilNode, Deployment], tmp_path: Path
+) -> None:
+    # `vcgate adapters sync` honours RewindPage through its `keep_through` field: files from above it are removed.
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    node, d = chain
+    maker = "did:web:summit-garment.example.com"
+    schema = d.register_schema(IP_LICENCE_SCHEMA)
+    attest(d, schema, licence(1, maker))
+    node.rpc("anvil_mine", ["0x2"])
+    snapshot = node.rpc("evm_snapshot")
+    attest(d, schema, licence(2, maker))
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(config(node, d, tmp_path)))
+    out = tmp_path / "out"
+
+    def sync() -> dict[str, Any]:
+        code = "from vcgate.gateway.cli import main; main()"
+        args = ["adapters", "sync", "ethereum", "--config", str(cfg), "--out", str(out), "--json"]
+        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return dict(json.loads(proc.stdout))
+
+    first = sync()
+    assert first["credentialsWritten"] == 2
+    node.rpc("evm_revert", [snapshot])
+    attest(d, schema, licence(3, maker))
+    node.rpc("anvil_mine", ["0x3"])
+    second = sync()
+    assert second["rewound"] >= 1  # the doomed one, and survivors inside the rewind window (rewritten after)
+    files = sorted(p.name for p in out.glob("*.json") if not p.name.startswith((".", "revocations")))
+    numbers = sorted(json.loads((out / f).read_text())["credentialSubject"]["licenseId"] for f in files)
+    assert numbers == ["ACME-LIC-2026-001", "ACME-LIC-2026-003"]
