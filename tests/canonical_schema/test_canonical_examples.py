@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import rfc8785
 from pyld import jsonld
+
 from vcgate.canonical_schema import CANONICAL_CONTEXT, document_loader, validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "credentials"

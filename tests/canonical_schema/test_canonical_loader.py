@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pyld import jsonld
+
 from vcgate.canonical_schema import (
     CANONICAL_CONTEXT,
     VCGATE_CONTEXT_URL,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+
 from vcgate.canonical_schema import (
     CREDENTIALS_V1_URL,
     CREDENTIALS_V2_URL,
