@@ -9,8 +9,13 @@
   HTTP, :class:`PlainLedgerClient` talks to it.
 
 The ledger id is ``plain:<first 16 hex chars of SHA-256(log Ed25519 public key)>`` (:func:`ledger_id_for`).
+
+:class:`PlainLedgerAdapter` is the SDK adapter (entry point ``plain-ledger``): it reads a ledger over HTTP, translates
+records through the published mappings in ``mappings/`` and ships :class:`PlainLedgerEvidenceChecker`, which checks the
+evidence offline against the pinned log key and detects forks across the checkpoints it has seen.
 """
 
+from ._adapter import BUNDLED_MAPPINGS, PlainLedgerAdapter, PlainLedgerAdapterError, bundled_mapping
 from ._checkpoint import (
     Checkpoint,
     CheckpointOriginError,
@@ -34,6 +39,13 @@ from ._entries import (
     parse_json_strict,
     unsigned_entry_bytes,
     verify_signature,
+)
+from ._evidence_check import (
+    EVIDENCE_CHECKS,
+    CheckpointStore,
+    MemoryCheckpointStore,
+    PlainLedgerEvidenceChecker,
+    SeenCheckpoint,
 )
 from ._keys import KeyFileError, LogKey, SubmitterKey, default_origin, ledger_id_for
 from ._merkle import (
@@ -70,11 +82,14 @@ from ._verify import (
 )
 
 __all__ = [
+    "BUNDLED_MAPPINGS",
     "EMPTY_ROOT",
+    "EVIDENCE_CHECKS",
     "MAX_ENTRY_SIZE",
     "AppendReceipt",
     "Checkpoint",
     "CheckpointOriginError",
+    "CheckpointStore",
     "ConsistencyProof",
     "EntryError",
     "EntrySigner",
@@ -89,17 +104,23 @@ __all__ = [
     "LedgerRequestError",
     "LogKey",
     "LogLeaf",
+    "MemoryCheckpointStore",
     "MerkleProofError",
     "NoteError",
     "NoteSigner",
     "NoteVerifier",
+    "PlainLedgerAdapter",
+    "PlainLedgerAdapterError",
     "PlainLedgerClient",
+    "PlainLedgerEvidenceChecker",
     "PlainLedgerStore",
     "RemoteEntry",
+    "SeenCheckpoint",
     "SignedNote",
     "StoreError",
     "StoredEntry",
     "SubmitterKey",
+    "bundled_mapping",
     "canonical_bytes",
     "check_consistency",
     "check_entry",
