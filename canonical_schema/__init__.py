@@ -17,6 +17,7 @@ from ._contexts import (
     pinned_contexts,
 )
 from ._errors import ContextNotAllowedError, InputError, VcgateError
+from ._jcs import canonical_json
 from ._keycodec import (
     DecodedPublicKey,
     KeyType,
@@ -54,6 +55,7 @@ __all__ = [
     "VcgateError",
     "b64url",
     "b64url_decode",
+    "canonical_json",
     "document_loader",
     "json_pointer",
     "known_credential_types",

@@ -22,7 +22,7 @@ from frozendict import frozendict
 from pyld import jsonld
 from pyld.canon import URDNA2015
 
-from vcgate.canonical_schema import ContextNotAllowedError, Problem, VcgateError, document_loader
+from vcgate.canonical_schema import ContextNotAllowedError, Problem, VcgateError, canonical_json, document_loader
 
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
 
@@ -215,46 +215,10 @@ def rdfc(
     return RdfcResult(str(nquads), tuple(dropped) + tuple(_undefined_in_dataset(dataset)))
 
 
-_SAFE_INT = 2**53
-
-
-def _plain_json(value: Any) -> bool:
-    # True when Python's sorted, compact json.dumps already is the RFC 8785 form: no floats (JCS prints numbers
-    # the ECMAScript way), integers exactly representable as IEEE doubles, and object keys inside the Basic
-    # Multilingual Plane (JCS sorts keys by UTF-16 code units, Python by code points; they differ only above it).
-    stack = [value]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, dict):
-            for k, v in cur.items():
-                if not isinstance(k, str) or any(ord(c) > 0xFFFF for c in k):
-                    return False
-                stack.append(v)
-        elif isinstance(cur, list):
-            stack.extend(cur)
-        elif isinstance(cur, bool) or cur is None or isinstance(cur, str):
-            continue
-        elif isinstance(cur, int):
-            if not -_SAFE_INT < cur < _SAFE_INT:
-                return False
-        else:
-            return False
-    return True
-
-
 def jcs(value: Any) -> bytes:
-    """RFC 8785 JSON Canonicalization Scheme bytes.
-
-    Documents without floats, unsafe integers or non-BMP keys take a fast path through the C JSON encoder, whose
-    output is then identical (tests/proofs/test_jcs.py checks it against the ``rfc8785`` package with hypothesis);
-    everything else goes through ``rfc8785``.
-    """
+    """RFC 8785 JSON Canonicalization Scheme bytes (``vcgate.canonical_schema.canonical_json``)."""
     try:
-        if _plain_json(value):
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-                "utf-8"
-            )
-        return rfc8785.dumps(value)
+        return canonical_json(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise CanonicalizationError(f"cannot JCS-canonicalize: {exc}", code="JCS_FAILED") from None
 

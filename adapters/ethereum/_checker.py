@@ -29,7 +29,7 @@ from typing import Any, Final
 import rfc8785
 
 from vcgate.adapters.sdk import Check, CheckStatus, EvidenceResult, LedgerEvidence, parse_datetime
-from vcgate.canonical_schema import InputError, Problem
+from vcgate.canonical_schema import InputError, Problem, canonical_json
 
 from ._eas import (
     ATTESTED_EVENT,
@@ -250,7 +250,7 @@ def credential_digest(credential: Mapping[str, Any]) -> bytes:
     """sha256 of the RFC 8785 (JCS) form of a credential: the digest an ``AnchorRegistry`` anchors. It equals the
     SDK's ``recordDigest`` of the credential taken as a JSON raw record."""
     try:
-        return hashlib.sha256(rfc8785.dumps(credential)).digest()
+        return hashlib.sha256(canonical_json(credential)).digest()
     except rfc8785.CanonicalizationError as exc:
         raise InputError(f"the credential is not I-JSON: {exc}") from None
 

@@ -35,6 +35,7 @@ from vcgate.canonical_schema import (
     InputError,
     Problem,
     b64url_decode,
+    canonical_json,
     json_pointer,
     public_key_from_multibase,
 )
@@ -116,7 +117,7 @@ def parse_json_strict(data: bytes | str, *, max_size: int = MAX_ENTRY_SIZE) -> A
 def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 (JCS) bytes; raises :class:`EntryError` for values JCS cannot represent (I-JSON limits)."""
     try:
-        return rfc8785.dumps(value)
+        return canonical_json(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise _reject(ENTRY_INVALID, "Not canonicalizable", f"RFC 8785 refuses the value: {exc}") from None
 

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import rfc8785
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
-from vcgate.canonical_schema import InputError, Problem, json_pointer
+from vcgate.canonical_schema import InputError, Problem, canonical_json, json_pointer
 
 from ._errors import MappingError, TranslationError
 from ._paths import RecordPath
@@ -745,7 +744,7 @@ def mapping_digest(document: Mapping[str, Any]) -> str:
 
     YAML and JSON spellings of the same mapping have the same digest; any change to its meaning changes it.
     """
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(dict(document))).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(dict(document))).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

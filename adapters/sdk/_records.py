@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import rfc8785
 
-from vcgate.canonical_schema import InputError, b64url, b64url_decode
+from vcgate.canonical_schema import InputError, b64url, b64url_decode, canonical_json
 
 RecordKind = Literal["record", "revocation"]
 
@@ -70,7 +70,7 @@ def _json_copy(value: Any, what: str) -> Any:
     # Credentials are hashed and signed as RFC 8785 JSON, which (like I-JSON, RFC 7493) has no integers beyond
     # 2^53: ledger values such as uint256 amounts must travel as strings.
     try:
-        rfc8785.dumps(copied)
+        canonical_json(copied)
     except rfc8785.CanonicalizationError as exc:
         raise InputError(f"{what} is not I-JSON: {exc}; write large integers as strings") from None
     return copied
@@ -198,7 +198,7 @@ class SourceRecord:
     def record_digest(self) -> str:
         """``sha256:<hex>`` of the raw bytes, or of the RFC 8785 canonical JSON when the record is a JSON
         object."""
-        data = self.raw if isinstance(self.raw, bytes) else rfc8785.dumps(self._content)
+        data = self.raw if isinstance(self.raw, bytes) else canonical_json(self._content)
         return "sha256:" + hashlib.sha256(data).hexdigest()
 
     def encoded_raw(self) -> Any:

@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
-
-from vcgate.canonical_schema import CANONICAL_CONTEXT, InputError, Problem, json_pointer
+from vcgate.canonical_schema import CANONICAL_CONTEXT, InputError, Problem, canonical_json, json_pointer
 
 from ._errors import TranslationError
 from ._evidence import EVIDENCE_TYPE, LedgerEvidence
@@ -46,7 +44,7 @@ def credential_id(ledger_id: str, locator: str, mapping_id: str, mapping_digest:
     ):
         if not isinstance(value, str) or not value:
             raise InputError(f"{name} must be a non-empty string")
-    name = rfc8785.dumps([ledger_id, locator, mapping_id, mapping_digest]).decode("utf-8")
+    name = canonical_json([ledger_id, locator, mapping_id, mapping_digest]).decode("utf-8")
     return "urn:uuid:" + str(uuid.uuid5(CREDENTIAL_ID_NAMESPACE, name))
 
 
