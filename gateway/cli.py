@@ -20,7 +20,11 @@ from rich.table import Table
 from vcgate.canonical_schema import VcgateError
 
 from ._cli_adapters import adapters_app
+from ._cli_api import clients_app, serve
+from ._cli_conformance import conformance_app
+from ._cli_evidence import evidence_app
 from ._cli_fabric import fabric_app
+from ._cli_jobs import register_jobs_commands
 from ._cli_plain_ledger import plain_ledger_app
 from ._dids import DidResolver
 from ._keys import KeyPair
@@ -41,6 +45,11 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(adapters_app, name="adapters")
 app.add_typer(plain_ledger_app, name="plain-ledger")
 app.add_typer(fabric_app, name="fabric")
+register_jobs_commands(app)
+app.add_typer(clients_app, name="clients")
+app.add_typer(conformance_app, name="conformance")
+app.add_typer(evidence_app, name="evidence")
+app.command("serve")(serve)
 
 out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)

@@ -1,0 +1,522 @@
+"""``vcgate parties | sync | verify-entry | jobs | links``: a thin shell over parties, store, jobs and reports.
+
+The store is ``--db URL`` (or ``$VCGATE_DATABASE_URL``, default ``sqlite:///vcgate.sqlite``). Exit codes:
+``verify-entry`` 0 authorized, 1 not authorized, 2 undetermined; other commands 0 success, 1 refused input, 2 error,
+64 usage. ``--checkers MODULE:FUNCTION`` adds evidence checkers (``{ledger kind: EvidenceChecker}``) for ledgers
+whose adapter is not installed as a plugin.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vcgate.canonical_schema import VcgateError
+
+from ._dids import DidResolver
+from ._jobs import (
+    InlineExecutor,
+    JobError,
+    LocalProcessExecutor,
+    VerificationEnvironment,
+    _load_factory,
+    create_job,
+    default_job_id,
+    entry_for_credential,
+    job_results,
+    job_status,
+    read_entry_file,
+    run_job,
+    sync,
+)
+from ._keys import KeyPair
+from ._links import EntryError, parse_entry, prior_claims
+from ._parties import Party, check_binding_proof
+from ._policy import Policy
+from ._reports import build_report, render_html, sign_report
+from ._store import Store
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+VERDICT_EXIT = {"authorized": 0, "not_authorized": 1, "undetermined": 2}
+COLOURS = {"authorized": "green", "not_authorized": "red", "undetermined": "yellow"}
+
+parties_app = typer.Typer(no_args_is_help=True, help="The party registry: trade partners and their ledger identities.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Cross-chain verification jobs over many entries.")
+out = Console(emoji=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, highlight=False)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", envvar="VCGATE_DATABASE_URL", help="Store database URL (default: SQLite file).")
+]
+PolicyOption = Annotated[Path | None, typer.Option("--policy", help="Policy file (default: the shipped policy).")]
+CheckersOption = Annotated[
+    str | None, typer.Option("--checkers", help="MODULE:FUNCTION returning extra evidence checkers by ledger kind.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine output (JSON).")]
+
+
+def _usage(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _usage(f"{name} {value!r} is not an ISO-8601 date-time")
+    if t.tzinfo is None:
+        _usage(f"{name} {value!r} needs a timezone")
+    return t.astimezone(UTC)
+
+
+def _store(db: str | None) -> Store:
+    try:
+        return Store.open(db)
+    except VcgateError as exc:
+        _fail(str(exc))
+
+
+def _policy(path: Path | None) -> Policy:
+    try:
+        return Policy.from_file(path) if path else Policy.default()
+    except VcgateError as exc:
+        _usage(str(exc))
+
+
+# -- parties ---------------------------------------------------------------------------------------------------
+
+
+@parties_app.command("add")
+def parties_add(
+    file: Annotated[Path, typer.Argument(help="Party document (YAML or JSON): id, did, names, identifiers, bindings.")],
+    db: DbOption = None,
+    offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk for DID-document proofs.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Register or update a party; every binding's proof of control is checked first. Exit 1 if one fails."""
+    try:
+        party = Party.from_json(yaml.safe_load(file.read_text(encoding="utf-8")))
+    except OSError as exc:
+        _usage(f"cannot read {file}: {exc.strerror}")
+    except (yaml.YAMLError, VcgateError) as exc:
+        _fail(str(exc), EXIT_INVALID)
+    resolver = DidResolver.offline() if offline else DidResolver.default()
+    checks = [check_binding_proof(party, b, resolver) for b in party.bindings]
+    bad = [(b, c) for b, c in zip(party.bindings, checks, strict=True) if c.status != "passed"]
+    if bad:
+        for b, c in bad:
+            problem = c.problem
+            err.print(f"[red]binding {b.kind} {dict(b.match)}:[/red] {problem.code if problem else c.status}")
+            if problem:
+                err.print(f"  {problem.detail}")
+        raise typer.Exit(EXIT_ERROR if all(c.status == "error" for _, c in bad) else EXIT_INVALID)
+    store = _store(db)
+    try:
+        changed = store.put_party(party)
+    except VcgateError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if as_json:
+        _print_json({"party": party.to_json(), "changed": changed})
+    else:
+        out.print(
+            f"{'registered' if changed else 'unchanged'}: {party.id} ({party.did}), {len(party.bindings)} bindings"
+        )
+
+
+@parties_app.command("list")
+def parties_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List registered parties."""
+    registry = _store(db).parties()
+    if as_json:
+        _print_json([p.to_json() for p in registry.parties])
+        return
+    table = Table("id", "did", "names", "identifiers", "bindings", header_style="bold")
+    for p in registry.parties:
+        table.add_row(
+            p.id,
+            p.did,
+            "; ".join(p.names),
+            ", ".join(f"{i.scheme}:{i.value}" for i in p.identifiers),
+            str(len(p.bindings)),
+        )
+    out.print(table)
+
+
+@parties_app.command("show")
+def parties_show(
+    party_id: Annotated[str, typer.Argument(help="Party id.")],
+    db: DbOption = None,
+    challenge: Annotated[bool, typer.Option(help="Print each binding's challenge text (what to sign).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one party with its identifiers and binding history."""
+    from ._parties import binding_challenge
+
+    party = _store(db).parties().get(party_id)
+    if party is None:
+        _fail(f"no party {party_id!r}", EXIT_INVALID)
+    if as_json:
+        doc = party.to_json()
+        if challenge:
+            doc["challenges"] = [binding_challenge(party.did, b).decode() for b in party.bindings]
+        _print_json(doc)
+        return
+    out.print(f"[bold]{party.id}[/bold]  {party.did}  {'; '.join(party.names)}")
+    for i in party.identifiers:
+        out.print(f"  {i.scheme}: {i.value}")
+    table = Table("kind", "identity", "valid from", "valid until", "proof", header_style="bold")
+    for b in party.bindings:
+        table.add_row(
+            b.kind,
+            ", ".join(f"{k}={v}" for k, v in b.match.items()),
+            b.valid_from.isoformat(),
+            b.valid_until.isoformat() if b.valid_until else "open",
+            b.proof.method,
+        )
+    out.print(table)
+    if challenge:
+        for b in party.bindings:
+            out.print(binding_challenge(party.did, b).decode())
+
+
+# -- sync ------------------------------------------------------------------------------------------------------
+
+
+def sync_command(
+    db: DbOption = None,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep syncing every --interval seconds.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between passes with --follow.")] = 10.0,
+    witness_key: Annotated[Path | None, typer.Option(help="Gateway key that signs witness-mode translations.")] = None,
+    policy: PolicyOption = None,
+    checkers: CheckersOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pull new records from every registered adapter, verify and store them (idempotent)."""
+    store = _store(db)
+    key = None
+    if witness_key is not None:
+        try:
+            key = KeyPair.from_file(witness_key)
+        except VcgateError as exc:
+            _usage(str(exc))
+    pol = _policy(policy)
+    extra = dict(_load_factory(checkers)()) if checkers else None
+    while True:
+        report = sync(store, now=datetime.now(UTC), witness_key=key, policy=pol, checkers=extra)
+        if as_json:
+            _print_json(report.to_json())
+        else:
+            for name, counts in report.adapters.items():
+                errors = "; ".join(counts["errors"])
+                out.print(
+                    f"{name}: stored {counts['stored']}, unchanged {counts['unchanged']}, revocations "
+                    f"{counts['revocations']}, unsigned {counts['unsigned']}"
+                    + (f", errors: {errors}" if errors else "")
+                )
+            if not report.adapters:
+                out.print("no adapters registered (`vcgate adapters register`)")
+        if not follow:
+            break
+        time.sleep(interval)
+
+
+# -- verify-entry ----------------------------------------------------------------------------------------------
+
+
+def _print_verdict(result: dict[str, Any]) -> None:
+    v = result["verdict"]
+    out.print(f"[bold {COLOURS[v]}]{v.upper()}[/] entry {result['entryNumber']} (policy {result['policy']})")
+    table = Table(header_style="bold")
+    for col in ("line", "gtin", "qty", "verdict", "reasons", "decided by"):
+        table.add_column(col, overflow="fold")
+    for ln in result["lines"]:
+        table.add_row(
+            str(ln["line"]),
+            ln["gtin"],
+            str(ln["quantity"]),
+            f"[{COLOURS[ln['verdict']]}]{ln['verdict']}[/]",
+            ", ".join(ln["reasons"]),
+            ln["clause"],
+        )
+    out.print(table)
+    for ln in result["lines"]:
+        for r in ln["reasonDetails"]:
+            if r["kind"] != "pass":
+                out.print(f"line {ln['line']}: {r['code']} [{r['step']}; {r['clause']}] {r['detail']}")
+
+
+def verify_entry_command(
+    entry: Annotated[str, typer.Argument(help="Entry: a JSON row file, an entry credential file, or a stored id.")],
+    policy: PolicyOption = None,
+    db: DbOption = None,
+    checked_at: Annotated[str | None, typer.Option(help="Check instant (ISO-8601; default now).")] = None,
+    checkers: CheckersOption = None,
+    offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify one entry. Exit 0 authorized, 1 not authorized, 2 undetermined, 64 usage."""
+    store = _store(db)
+    pol = _policy(policy)
+    at = _instant(checked_at, "--checked-at") or datetime.now(UTC)
+    path = Path(entry)
+    try:
+        if path.exists():
+            value = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(value, dict) and "credentialSubject" in value:
+                parsed = entry_for_credential(store, value)
+                store.put_credential(value, source="verify-entry")
+            else:
+                parsed = parse_entry(value)
+        else:
+            parsed = entry_for_credential(store, entry)
+    except (ValueError, EntryError, JobError) as exc:
+        _fail(f"cannot read entry {entry}: {exc}", EXIT_USAGE)
+    extra = dict(_load_factory(checkers)()) if checkers else None
+    env = VerificationEnvironment(
+        store,
+        pol,
+        checked_at=at,
+        resolver=DidResolver.offline() if offline else DidResolver.default(),
+        checkers=extra,
+    )
+    # Quantities reconcile against claims registered by jobs; this ad-hoc check does not register a claim.
+    claims = store.claims([parsed.invoice_number] if parsed.invoice_number else [])
+    from ._links import decide_entry
+
+    verdict = decide_entry(
+        parsed,
+        env.graph_for([parsed]),
+        env.parties,
+        env.trust,
+        checked_at=at,
+        prior_claims=prior_claims(parsed, claims),
+    )
+    result = verdict.to_json()
+    if as_json:
+        _print_json(result)
+    else:
+        _print_verdict(result)
+    raise typer.Exit(VERDICT_EXIT[verdict.verdict])
+
+
+# -- jobs ------------------------------------------------------------------------------------------------------
+
+
+@jobs_app.command("run")
+def jobs_run(
+    file: Annotated[Path, typer.Argument(help="Entries: .csv (one row per line) or .jsonl (one entry per line).")],
+    policy: PolicyOption = None,
+    db: DbOption = None,
+    job_id: Annotated[str | None, typer.Option(help="Job id (default: derived from input and policy).")] = None,
+    checked_at: Annotated[str | None, typer.Option(help="Check instant (default: when the job is created).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: the cores available).")] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Entries per committed chunk.")] = 64,
+    checkers: CheckersOption = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create (or resume) a job and verify its entries in parallel; results are stored per entry hash."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _usage(f"cannot read {file}: {exc.strerror}")
+    pol = _policy(policy)
+    fixed = _instant(checked_at, "--checked-at")
+    store = _store(db)
+    jid = job_id or default_job_id(data, pol, fixed)
+    try:
+        rows = read_entry_file(file.name, data)
+        created = create_job(
+            store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
+        )
+    except VcgateError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if not as_json:
+        malformed = sum(1 for r in rows if r.problem)
+        out.print(
+            f"{'created' if created else 'resuming'} job {jid}: {len(rows)} rows"
+            + (f", {malformed} malformed (reported per row)" if malformed else "")
+        )
+    executor = LocalProcessExecutor(workers) if (workers is None or workers > 1) else InlineExecutor()
+    try:
+        if no_progress or as_json:
+            summary = run_job(store, jid, executor=executor, chunk_size=chunk_size, checker_factory=checkers)
+        else:
+            with Progress(
+                TextColumn("[bold]verifying[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("entries"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+            ) as bar:
+                task = bar.add_task("verify", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                summary = run_job(
+                    store, jid, executor=executor, chunk_size=chunk_size, checker_factory=checkers, progress=progress
+                )
+    except VcgateError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(summary.to_json())
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.verdicts.items()))
+        out.print(f"job {jid} {summary.state}: {summary.done}/{summary.entries} entries ({counts})")
+        out.print(f"report: vcgate jobs report {jid} --out DIR")
+
+
+@jobs_app.command("status")
+def jobs_status(
+    job_id: Annotated[str | None, typer.Argument(help="Job id (default: list jobs).")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a job's progress and verdict counts, or list jobs."""
+    store = _store(db)
+    if job_id is None:
+        jobs = store.jobs()
+        if as_json:
+            _print_json(jobs)
+            return
+        table = Table("job", "created", "state", "rows", "policy", header_style="bold")
+        for j in jobs:
+            table.add_row(j["id"], j["created_at"], j["state"], str(j["total_rows"]), j["policy_name"])
+        out.print(table)
+        return
+    try:
+        summary = job_status(store, job_id)
+    except JobError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if as_json:
+        _print_json(summary.to_json())
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.verdicts.items())) or "none yet"
+        out.print(
+            f"job {job_id}: {summary.state}; {summary.rows} rows, {summary.entries} entries, {summary.malformed} "
+            f"malformed; {summary.done} verified ({counts})"
+        )
+
+
+@jobs_app.command("report")
+def jobs_report(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    db: DbOption = None,
+    key: Annotated[Path | None, typer.Option(help="Gateway key that signs the report (default: unsigned).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write report.json and report.html here.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue the job's VerificationReport credential (signed with --key) and render JSON and HTML."""
+    store = _store(db)
+    try:
+        results = job_results(store, job_id)
+    except JobError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    now = datetime.now(UTC)
+    pair = None
+    if key is not None:
+        try:
+            pair = KeyPair.from_file(key)
+        except VcgateError as exc:
+            _usage(str(exc))
+    issuer = pair.controller if pair else "did:web:gateway.invalid"
+    report = build_report(results["job"], results["rows"], issuer=issuer, issued_at=now)
+    if pair is not None:
+        report = sign_report(report, pair, created=now)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
+        if not as_json:
+            out.print(f"wrote {out_dir / 'report.json'} and {out_dir / 'report.html'}")
+    if as_json or out_dir is None:
+        _print_json(report)
+
+
+# -- links -----------------------------------------------------------------------------------------------------
+
+
+def links_command(
+    identifier: Annotated[str, typer.Argument(help="A GTIN, DID, credential id, licence id, invoice number, …")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Query the credential graph: credentials carrying ID, and credentials linked to them by shared identifiers."""
+    store = _store(db)
+    value = identifier
+    try:
+        from ._links import normalize_gtin
+
+        if identifier.isdigit():
+            value = normalize_gtin(identifier)
+    except EntryError:
+        value = identifier
+    hits = store.search(value)
+    direct = store.credential(identifier)
+    ids = sorted({h[2] for h in hits} | ({identifier} if direct else set()))
+    stored = store.credentials(ids)
+    nodes: list[dict[str, Any]] = []
+    for cid in ids:
+        sc = stored.get(cid)
+        if sc is None:
+            continue
+        keys = store.index_of(cid)
+        ext = sc.document.get("credentialSubject", {})
+        extends = ext.get("extendsCredential") if isinstance(ext, dict) else None
+        nodes.append(
+            {
+                "id": cid,
+                "types": [t for t in sc.types if t != "VerifiableCredential"],
+                "issuer": sc.issuer,
+                "matchedBy": [f"{s}:{v}" for s, v, c in hits if c == cid] or ["id"],
+                "identifiers": [f"{s}:{v}" for s, v in keys],
+                "extends": extends,
+                "source": sc.source,
+            }
+        )
+    if as_json:
+        _print_json({"query": identifier, "credentials": nodes})
+        return
+    if not nodes:
+        out.print(f"no credential carries {identifier}")
+        raise typer.Exit(EXIT_INVALID)
+    table = Table("credential", "types", "issuer", "matched by", "identifiers", header_style="bold")
+    for n in nodes:
+        table.add_row(
+            n["id"], ", ".join(n["types"]), n["issuer"] or "", ", ".join(n["matchedBy"]), "\n".join(n["identifiers"])
+        )
+    out.print(table)
+
+
+def register_jobs_commands(app: typer.Typer) -> None:
+    """Mount ``parties``, ``jobs``, ``sync``, ``verify-entry`` and ``links`` on the ``vcgate`` app."""
+    app.add_typer(parties_app, name="parties")
+    app.add_typer(jobs_app, name="jobs")
+    app.command("sync")(sync_command)
+    app.command("verify-entry")(verify_entry_command)
+    app.command("links")(links_command)

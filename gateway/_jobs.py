@@ -1,0 +1,703 @@
+"""Verification jobs (ARCHITECTURE.md, "Runtime"): verify thousands of entries, resumably, across cores.
+
+A job is created once from an input (entry rows, JSON Lines or CSV): its rows, the normalised entries and their
+invoice claims are written in one transaction, with the policy and the check instant fixed. Running it verifies the
+entries that have no stored result yet, in chunks, through an :class:`Executor` (a local process pool now, a
+distributed engine later); each chunk's results are committed in one transaction keyed by the entry hash, so a job
+killed at any point resumes where it stopped, with no entry lost or counted twice, and re-running a finished job
+changes nothing. Inside a worker a :class:`VerificationEnvironment` loads the credential graph for a chunk from the
+store, runs the per-credential pipeline (cached by credential digest, policy digest, instant and store
+generation) and decides each entry with the pure linking code.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import importlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from vcgate.adapters.sdk import (
+    Cursor,
+    EvidenceChecker,
+    apply_mapping,
+    credential_id,
+    load_adapter,
+)
+from vcgate.canonical_schema import VcgateError
+
+from ._dids import DidResolver
+from ._keys import KeyPair
+from ._links import (
+    ClaimBook,
+    CredentialGraph,
+    CredentialView,
+    Entry,
+    EntryError,
+    EntryRow,
+    EntryVerdict,
+    decide_entry,
+    entry_from_credential,
+    follow_keys,
+    lookup_keys,
+    read_entries_csv,
+    read_entries_jsonl,
+)
+from ._pipeline import CredentialPipeline, LedgerRevocation, PipelineResult
+from ._policy import Policy
+from ._proofs import sign
+from ._status import StatusListChecker
+from ._store import Store, StoreStatusListFetcher
+from ._trust import TrustPolicy
+from ._verify import Verifier
+
+log = logging.getLogger("vcgate.jobs")
+
+
+class JobError(VcgateError):
+    """A job cannot be created or run (unknown job, unreadable input, …)."""
+
+
+def _ts(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The verification environment (what a worker holds)
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """Everything a worker needs to rebuild the verification environment (picklable).
+
+    ``checker_factory`` (``"module:callable"``, returning ``{ledger kind: EvidenceChecker}``) adds evidence checkers
+    to those of the registered adapters, for ledgers whose adapter is not installed as a plugin; ``resolver`` is
+    ``offline`` (did:key and did:jwk only) or ``default`` (plus did:web and DID plugins).
+    """
+
+    database_url: str
+    policy: Mapping[str, Any]
+    checked_at: datetime
+    resolver: Literal["offline", "default"] = "offline"
+    checker_factory: str | None = None
+    use_cache: bool = True
+
+
+def _load_factory(path: str) -> Callable[[], Mapping[str, EvidenceChecker]]:
+    module, _, attr = path.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise JobError(f"cannot load checker factory {path!r}: {exc}") from None
+    return fn  # type: ignore[no-any-return]  # a callable by contract; checked when called
+
+
+def adapter_checkers(store: Store) -> dict[str, EvidenceChecker]:
+    """The evidence checkers of every registered adapter, by ledger kind; a broken adapter is skipped (its
+    evidence then reports ``ADAPTER_MISSING``, and affected lines are undetermined)."""
+    out: dict[str, EvidenceChecker] = {}
+    for reg in store.adapters():
+        try:
+            plugin = load_adapter(reg.plugin)
+            out[plugin.kind] = plugin.create(reg.config).evidence_checker()
+        except VcgateError as exc:
+            log.warning("adapter %s unavailable: %s", reg.name, exc)
+    return out
+
+
+class VerificationEnvironment:
+    """A store snapshot plus the pipeline: verifies entries (:meth:`verify`) with memoised credential results."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        *,
+        checked_at: datetime,
+        resolver: DidResolver | None = None,
+        checkers: Mapping[str, EvidenceChecker] | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.trust = TrustPolicy.from_policy(policy)
+        self.checked_at = checked_at
+        self.use_cache = use_cache
+        self.generation = store.generation()
+        self.parties = store.parties()
+        revocations = store.revocations()
+        documents = store.documents()
+        fetcher = StoreStatusListFetcher(
+            documents, checked_at=checked_at, max_age_seconds=self.trust.status_freshness.total_seconds()
+        )
+        verifier = Verifier(policy, resolver or DidResolver.offline(), status_checker=StatusListChecker(fetcher))
+        all_checkers = adapter_checkers(store)
+        all_checkers.update(checkers or {})
+        self.pipeline = CredentialPipeline(
+            verifier,
+            self.trust,
+            self.parties,
+            checkers=all_checkers,
+            mappings=store.mappings(),
+            revocations=revocations.get,
+            observations=store.observations(),
+            raw_records=store.raw_record,
+        )
+        self._views: dict[tuple[str, str], CredentialView] = {}
+        # Invoice claims are fixed when a job is created; a worker loads each invoice's claims once.
+        self._claims: dict[str, list[dict[str, Any]]] = {}
+        self._books: dict[str, ClaimBook] = {}
+        self.stats = {"pipeline_runs": 0, "cache_hits": 0, "memo_hits": 0}
+
+    @classmethod
+    def from_spec(cls, spec: EnvironmentSpec) -> VerificationEnvironment:
+        """Build in a worker process from a picklable :class:`EnvironmentSpec`."""
+        store = Store.open(spec.database_url)
+        checkers = dict(_load_factory(spec.checker_factory)()) if spec.checker_factory else {}
+        resolver = DidResolver.default() if spec.resolver == "default" else DidResolver.offline()
+        policy = Policy.from_mapping(dict(spec.policy), source="job policy")
+        return cls(
+            store, policy, checked_at=spec.checked_at, resolver=resolver, checkers=checkers, use_cache=spec.use_cache
+        )
+
+    def views(self, ids: Iterable[str]) -> dict[str, CredentialView]:
+        """Pipeline views of the stored credentials ``ids`` (memoised, then cached in the store, then computed)."""
+        stored = self.store.credentials(ids)
+        out: dict[str, CredentialView] = {}
+        missing: dict[str, tuple[str, Any]] = {}
+        for cid, sc in stored.items():
+            memo = self._views.get((cid, sc.digest)) if self.use_cache else None
+            if memo is not None:
+                out[cid] = memo
+                self.stats["memo_hits"] += 1
+            else:
+                key = Store.cache_key(sc.digest, self.policy.digest, self.checked_at, self.generation)
+                missing[key] = (cid, sc)
+        cached = self.store.cached_results(missing) if (missing and self.use_cache) else {}
+        new: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        for key, (cid, sc) in missing.items():
+            if key in cached:
+                result = PipelineResult.from_json(cached[key])
+                self.stats["cache_hits"] += 1
+            else:
+                result = self.pipeline.check(sc.document, checked_at=self.checked_at, digest=sc.digest)
+                self.stats["pipeline_runs"] += 1
+                new[key] = (cid, result.to_json())
+            view = result.view(sc.document)
+            self._views[(cid, sc.digest)] = view
+            out[cid] = view
+        if new and self.use_cache:
+            self.store.cache_results(new)
+        return out
+
+    def graph_for(self, entries: Sequence[Entry]) -> CredentialGraph:
+        """The credential graph the verdicts on ``entries`` need (two rounds of index lookups)."""
+        keys: set[tuple[str, str]] = set()
+        direct: set[str] = set()
+        for e in entries:
+            keys |= lookup_keys(e)
+            direct.update(x for x in (e.invoice_id, e.credential_id) if x)
+        ids = self.store.credential_ids(keys) | direct
+        views = self.views(ids)
+        more = follow_keys(views.values())
+        if more:
+            extra = self.store.credential_ids(more) - set(views)
+            views.update(self.views(extra))
+        return CredentialGraph.of(views.values())
+
+    def verify(self, entries: Sequence[Entry]) -> list[EntryVerdict]:
+        """Verdicts on ``entries`` (in order), each judged at its entry date and at the environment's instant.
+
+        With ``use_cache`` off every entry loads and verifies its own credentials (a cold run: no result is reused,
+        not even between entries of one chunk).
+        """
+        if not self.use_cache and len(entries) > 1:
+            return [v for e in entries for v in self.verify([e])]
+        graph = self.graph_for(entries)
+        invoices = {e.invoice_number for e in entries if e.invoice_number}
+        missing = invoices - set(self._claims)
+        if missing:
+            for inv in missing:
+                self._claims[inv] = []
+            for c in self.store.claims(missing):
+                self._claims[c["invoice_number"]].append(c)
+            self._books = {}
+        return [
+            decide_entry(
+                e,
+                graph,
+                self.parties,
+                self.trust,
+                checked_at=self.checked_at,
+                prior_claims=self._book(e.invoice_number).prior(e) if e.invoice_number else {},
+            )
+            for e in entries
+        ]
+
+    def _book(self, invoice: str) -> ClaimBook:
+        book = self._books.get(invoice)
+        if book is None:
+            book = self._books[invoice] = ClaimBook(self._claims.get(invoice, ()))
+        return book
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Executors
+
+
+class Executor(Protocol):
+    """Runs chunk verification somewhere: a local process pool now, a distributed engine later.
+
+    ``start`` receives the environment spec every worker builds once; ``run`` yields each chunk's results as it
+    completes (any order); ``close`` releases the workers.
+    """
+
+    def start(self, spec: EnvironmentSpec) -> None:
+        """Prepare workers for ``spec``."""
+        ...
+
+    def run(self, chunks: Sequence[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """Verify each chunk of normalised entries (JSON); yield each chunk's verdicts (JSON) as it finishes."""
+        ...
+
+    def close(self) -> None:
+        """Stop the workers."""
+        ...
+
+
+_WORKER_ENV: VerificationEnvironment | None = None
+
+
+def _init_worker(spec: EnvironmentSpec) -> None:
+    global _WORKER_ENV
+    _WORKER_ENV = VerificationEnvironment.from_spec(spec)
+
+
+def _verify_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if _WORKER_ENV is None:  # pragma: no cover - the initializer always ran
+        raise JobError("worker has no verification environment")
+    entries = [Entry.from_json(e) for e in chunk]
+    return [v.to_json() for v in _WORKER_ENV.verify(entries)]
+
+
+class InlineExecutor:
+    """Verifies chunks in this process, one after the other (small jobs, ``verify-entry``, tests)."""
+
+    def __init__(self, environment: VerificationEnvironment | None = None) -> None:
+        self._env = environment
+
+    def start(self, spec: EnvironmentSpec) -> None:
+        """Build the environment unless one was given."""
+        if self._env is None:
+            self._env = VerificationEnvironment.from_spec(spec)
+
+    def run(self, chunks: Sequence[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """Verify chunks in order."""
+        env = self._env
+        if env is None:
+            raise JobError("InlineExecutor.start() was not called")
+        for chunk in chunks:
+            yield [v.to_json() for v in env.verify([Entry.from_json(e) for e in chunk])]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class LocalProcessExecutor:
+    """A local :class:`concurrent.futures.ProcessPoolExecutor`; each worker builds its environment once."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is None:
+            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.workers = workers
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def start(self, spec: EnvironmentSpec) -> None:
+        """Start the pool."""
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, initializer=_init_worker, initargs=(spec,)
+        )
+
+    def run(self, chunks: Sequence[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """Submit every chunk; yield results as chunks complete."""
+        if self._pool is None:
+            raise JobError("LocalProcessExecutor.start() was not called")
+        futures = [self._pool.submit(_verify_chunk, c) for c in chunks]
+        try:
+            for f in concurrent.futures.as_completed(futures):
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def close(self) -> None:
+        """Shut the pool down."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jobs
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """Where a job stands: rows, distinct entries, malformed rows, results stored, verdict counts."""
+
+    job_id: str
+    state: str
+    rows: int
+    entries: int
+    malformed: int
+    done: int
+    verdicts: Mapping[str, int] = field(default_factory=dict)
+    verified_now: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``vcgate jobs status --json``."""
+        return {
+            "jobId": self.job_id,
+            "state": self.state,
+            "rows": self.rows,
+            "entries": self.entries,
+            "malformed": self.malformed,
+            "done": self.done,
+            "verdicts": dict(self.verdicts),
+            "verifiedNow": self.verified_now,
+        }
+
+
+def read_entry_file(name: str, data: bytes) -> list[EntryRow]:
+    """Parse an entries file by its name: ``.csv`` as CSV, anything else as JSON Lines."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JobError(f"{name} is not UTF-8: {exc}") from None
+    rows = read_entries_csv(text) if name.lower().endswith(".csv") else read_entries_jsonl(text)
+    return list(rows)
+
+
+def default_job_id(data: bytes, policy: Policy, checked_at: datetime | None) -> str:
+    """A job id derived from the input bytes, the policy digest and (when fixed) the check instant: running the same
+    command again resumes the same job."""
+    h = hashlib.sha256(data)
+    h.update(policy.digest.encode())
+    if checked_at is not None:
+        h.update(_ts(checked_at).encode())
+    return "job-" + h.hexdigest()[:16]
+
+
+def create_job(
+    store: Store,
+    rows: Sequence[EntryRow],
+    policy: Policy,
+    *,
+    job_id: str,
+    checked_at: datetime,
+    source: str,
+) -> bool:
+    """Create the job (rows, normalised entries, invoice claims) unless it exists; returns whether it was created."""
+    job_rows = []
+    entries: dict[str, dict[str, Any]] = {}
+    claims: list[dict[str, Any]] = []
+    for r in rows:
+        if r.entry is not None:
+            key = r.entry.key
+            job_rows.append({"row_no": r.row, "entry_key": key, "problem": None, "raw": r.raw})
+            if key not in entries:
+                entries[key] = {
+                    "entry_key": key,
+                    "entry_number": r.entry.entry_number,
+                    "entry": json.dumps(r.entry.to_json()),
+                }
+                claims.extend(r.entry.claims())
+        else:
+            problem = r.problem.to_json() if r.problem else None
+            job_rows.append({"row_no": r.row, "entry_key": None, "problem": json.dumps(problem), "raw": r.raw})
+    return store.create_job(
+        job_id,
+        source=source,
+        policy_name=policy.name,
+        policy_digest=policy.digest,
+        policy=dict(policy.raw),
+        checked_at=checked_at,
+        rows=job_rows,
+        entries=list(entries.values()),
+        claims=claims,
+    )
+
+
+def job_status(store: Store, job_id: str) -> JobSummary:
+    """The job's progress and verdict counts."""
+    job = store.job(job_id)
+    if job is None:
+        raise JobError(f"no job {job_id!r}; `vcgate jobs status` lists the jobs")
+    rows = store.job_rows(job_id)
+    keys = {r["entry_key"] for r in rows if r["entry_key"]}
+    checked_at = datetime.fromisoformat(job["checked_at"].replace("Z", "+00:00"))
+    results = store.results(keys, job["policy_digest"], checked_at)
+    verdicts: dict[str, int] = {}
+    for r in results.values():
+        verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    return JobSummary(
+        job_id=job_id,
+        state=job["state"],
+        rows=len(rows),
+        entries=len(keys),
+        malformed=sum(1 for r in rows if r["problem"]),
+        done=len(results),
+        verdicts=verdicts,
+    )
+
+
+def run_job(
+    store: Store,
+    job_id: str,
+    *,
+    executor: Executor | None = None,
+    chunk_size: int = 64,
+    resolver: Literal["offline", "default"] = "offline",
+    checker_factory: str | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> JobSummary:
+    """Verify every entry of the job that has no stored result; commit results chunk by chunk. Resumable."""
+    job = store.job(job_id)
+    if job is None:
+        raise JobError(f"no job {job_id!r}")
+    checked_at = datetime.fromisoformat(job["checked_at"].replace("Z", "+00:00"))
+    rows = store.job_rows(job_id)
+    ordered = list(dict.fromkeys(r["entry_key"] for r in rows if r["entry_key"]))
+    done = store.done_keys(ordered, job["policy_digest"], checked_at)
+    pending = [k for k in ordered if k not in done]
+    total = len(ordered)
+    if progress:
+        progress(len(done), total)
+    verified_now = 0
+    if pending:
+        entries = store.entries(pending)
+        chunks = [[entries[k] for k in pending[i : i + chunk_size]] for i in range(0, len(pending), chunk_size)]
+        spec = EnvironmentSpec(
+            store.url,
+            job["policy"],
+            checked_at,
+            resolver=resolver,
+            checker_factory=checker_factory,
+            use_cache=use_cache,
+        )
+        ex = executor or (LocalProcessExecutor() if len(chunks) > 1 else InlineExecutor())
+        ex.start(spec)
+        try:
+            count = len(done)
+            for results in ex.run(chunks):
+                # One transaction per chunk: a kill loses at most the chunks in flight, which the next run redoes.
+                store.put_results(results, job["policy_digest"], checked_at)
+                verified_now += len(results)
+                count += len(results)
+                if progress:
+                    progress(count, total)
+        finally:
+            ex.close()
+    store.finish_job(job_id)
+    summary = job_status(store, job_id)
+    return JobSummary(
+        summary.job_id,
+        summary.state,
+        summary.rows,
+        summary.entries,
+        summary.malformed,
+        summary.done,
+        summary.verdicts,
+        verified_now,
+    )
+
+
+def job_results(store: Store, job_id: str) -> dict[str, Any]:
+    """The job's rows with their verdicts (or row problems), in input order, plus the job record."""
+    job = store.job(job_id)
+    if job is None:
+        raise JobError(f"no job {job_id!r}")
+    checked_at = datetime.fromisoformat(job["checked_at"].replace("Z", "+00:00"))
+    rows = store.job_rows(job_id)
+    results = store.results({r["entry_key"] for r in rows if r["entry_key"]}, job["policy_digest"], checked_at)
+    out_rows = []
+    seen: set[str] = set()
+    for r in rows:
+        item: dict[str, Any] = {"row": r["row_no"]}
+        if r["problem"]:
+            item["problem"] = r["problem"]
+            item["raw"] = r["raw"]
+        else:
+            key = r["entry_key"]
+            item["entryKey"] = key
+            if key in seen:
+                item["duplicate"] = True
+            seen.add(key)
+            item["result"] = results.get(key)
+        out_rows.append(item)
+    return {"job": job, "rows": out_rows}
+
+
+def run_entries(
+    entries: Iterable[Entry | Mapping[str, Any]],
+    store: Store,
+    policy: Policy,
+    *,
+    checked_at: datetime,
+    checkers: Mapping[str, EvidenceChecker] | None = None,
+    resolver: DidResolver | None = None,
+    record_claims: bool = True,
+) -> list[EntryVerdict]:
+    """Verify entries from code (the demo's API), in this process: rows are parsed, their invoice claims recorded
+    (so quantities reconcile across entries), and verdicts returned in input order.
+
+    ``checkers`` add evidence checkers to those of the registered adapters. For large batches with stored,
+    resumable results use :func:`create_job` and :func:`run_job`. Raises :class:`EntryError` for a malformed row.
+    """
+    parsed = [e if isinstance(e, Entry) else _parse_any(e) for e in entries]
+    if record_claims:
+        store.put_claims([c for e in parsed for c in e.claims()])
+    env = VerificationEnvironment(store, policy, checked_at=checked_at, resolver=resolver, checkers=checkers)
+    return env.verify(parsed)
+
+
+def _parse_any(value: Mapping[str, Any]) -> Entry:
+    from ._links import parse_entry
+
+    return parse_entry(value)
+
+
+def entry_for_credential(store: Store, credential_id_or_doc: str | Mapping[str, Any]) -> Entry:
+    """The entry an entry credential (stored id, or the document) declares, with line GTINs from its invoice."""
+    if isinstance(credential_id_or_doc, str):
+        stored = store.credential(credential_id_or_doc)
+        if stored is None:
+            raise JobError(f"no stored credential {credential_id_or_doc!r}")
+        doc: Mapping[str, Any] = stored.document
+    else:
+        doc = credential_id_or_doc
+    from ._links import related_invoice
+
+    invoice_id, _ = related_invoice(doc)
+    invoice = store.credential(invoice_id) if invoice_id else None
+    try:
+        return entry_from_credential(doc, invoice.document if invoice else None)
+    except EntryError as exc:
+        raise JobError(f"cannot read the entry credential: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sync
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one pass of :func:`sync` did per adapter."""
+
+    adapters: Mapping[str, Mapping[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"adapters": {k: dict(v) for k, v in self.adapters.items()}}
+
+
+def sync(
+    store: Store,
+    *,
+    now: datetime,
+    witness_key: KeyPair | None = None,
+    policy: Policy | None = None,
+    checkers: Mapping[str, EvidenceChecker] | None = None,
+    resolver: DidResolver | None = None,
+) -> SyncReport:
+    """Pull new records from every registered adapter, translate, sign witness-mode translations with
+    ``witness_key``, store and index them, record revocations and ledger reads, then verify what was stored (warming
+    the result cache under ``policy``). Idempotent: records already stored change nothing.
+
+    Partner-mode translations arrive signed by the partner (an issuing service); an unsigned one cannot be stored and
+    is counted as ``unsigned``.
+    """
+    report: dict[str, dict[str, Any]] = {}
+    stored_ids: list[str] = []
+    for reg in store.adapters():
+        counts: dict[str, Any] = {"stored": 0, "unchanged": 0, "revocations": 0, "unsigned": 0, "errors": []}
+        report[reg.name] = counts
+        try:
+            plugin = load_adapter(reg.plugin)
+            adapter = plugin.create(reg.config)
+            info = adapter.describe()
+        except VcgateError as exc:
+            counts["errors"].append(str(exc))
+            continue
+        for m in getattr(adapter, "published_mappings", lambda: ())():
+            store.put_mapping(m)
+        try:
+            health = adapter.health()
+        except VcgateError as exc:
+            store.observe(info.ledger_id, at=now, error=str(exc))
+            counts["errors"].append(str(exc))
+            continue
+        if health.status == "down":
+            store.observe(info.ledger_id, at=now, error=health.detail or "ledger down")
+            counts["errors"].append(health.detail or "ledger down")
+            continue
+        since = Cursor.from_json(reg.cursor) if reg.cursor else None
+        height = health.ledger_height or 0
+        try:
+            for page in adapter.records(since):
+                docs: list[dict[str, Any]] = []
+                for record in page.records:
+                    height = max(height, record.ledger_height)
+                    if record.kind == "revocation" and record.supersedes is not None:
+                        for m in info.mappings:
+                            revoked = credential_id(record.ledger_id, record.supersedes, m.id, m.digest)
+                            if store.put_revocation(
+                                LedgerRevocation(
+                                    revoked, record.ledger_id, record.locator, record.ledger_time, record.ledger_height
+                                )
+                            ):
+                                counts["revocations"] += 1
+                        continue
+                    translation = adapter.translate(record)
+                    doc = translation.to_json()
+                    if isinstance(record.raw, bytes) and "rawRecord" not in translation.evidence:
+                        store.put_raw_record(record.ledger_id, record.locator, record.raw, record.media_type)
+                    elif "rawRecord" not in translation.evidence and isinstance(record.raw, Mapping):
+                        store.put_raw_record(
+                            record.ledger_id, record.locator, json.dumps(dict(record.raw)).encode(), record.media_type
+                        )
+                    if "proof" not in doc:
+                        if translation.evidence.get("issuanceMode") == "witness" and witness_key is not None:
+                            doc = sign(doc, witness_key, suite="eddsa-rdfc-2022", created=record.ledger_time)
+                        else:
+                            counts["unsigned"] += 1
+                            continue
+                    docs.append(doc)
+                changed = store.put_credentials(docs, source=reg.name)
+                counts["stored"] += changed
+                counts["unchanged"] += len(docs) - changed
+                stored_ids.extend(str(d["id"]) for d in docs)
+                store.set_cursor(reg.name, page.next_cursor.to_json())
+        except VcgateError as exc:
+            store.observe(info.ledger_id, at=now, error=str(exc))
+            counts["errors"].append(str(exc))
+            continue
+        store.observe(info.ledger_id, at=now, height=height)
+    if policy is not None and stored_ids:
+        env = VerificationEnvironment(store, policy, checked_at=now, resolver=resolver, checkers=checkers)
+        env.views(stored_ids)
+    return SyncReport(report)
+
+
+def apply_and_sign(record: Any, mapping: Any, key: KeyPair, *, witness: str | None = None) -> dict[str, Any]:
+    """Translate ``record`` under ``mapping`` and sign it with ``key`` (created = ledger time): the issuing step of
+    a partner (partner mode) or of the gateway (witness mode) in one call, for demos and tests."""
+    translation = apply_mapping(mapping, record, witness=witness)
+    return sign(translation.to_json(), key, suite="eddsa-rdfc-2022", created=record.ledger_time)
