@@ -1,0 +1,73 @@
+"""The remote adapter: a ledger adapter reached over HTTP.
+
+A partner whose adapter is not Python (or runs in its own infrastructure) implements the **remote adapter
+protocol** — a small JSON-over-HTTP API published as an OpenAPI 3.1 document in this package (``openapi.yaml``,
+:func:`protocol_document`) — and vcgate talks to it through :class:`RemoteAdapter`, which implements the adapter SDK
+interface. ``vcgate adapters serve NAME`` exposes any installed Python adapter over the same protocol, optionally
+signing translations in partner mode. See docs/remote-adapters.md.
+"""
+
+from ._client import MAX_RESPONSE_BYTES, RemoteAdapter, RemoteEvidenceChecker, SigningInfo
+from ._errors import (
+    IncompatibleProtocolError,
+    RemoteAdapterError,
+    RemoteAuthError,
+    RemoteProtocolError,
+    RemoteRecordNotFoundError,
+    RemoteRequestError,
+    RemoteUnavailableError,
+)
+from ._wire import (
+    PROBLEM_MEDIA_TYPE,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    WireFormatError,
+    cursor_from_token,
+    dumps,
+    evidence_result_from_json,
+    health_from_json,
+    info_from_json,
+    loads_strictly,
+    page_from_json,
+    page_to_json,
+    problem_from_json,
+    protocol_document,
+    protocol_document_text,
+    protocol_major,
+    record_from_json,
+    record_to_json,
+    utc_time_from_json,
+)
+
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "PROBLEM_MEDIA_TYPE",
+    "PROTOCOL_HEADER",
+    "PROTOCOL_VERSION",
+    "IncompatibleProtocolError",
+    "RemoteAdapter",
+    "RemoteAdapterError",
+    "RemoteAuthError",
+    "RemoteEvidenceChecker",
+    "RemoteProtocolError",
+    "RemoteRecordNotFoundError",
+    "RemoteRequestError",
+    "RemoteUnavailableError",
+    "SigningInfo",
+    "WireFormatError",
+    "cursor_from_token",
+    "dumps",
+    "evidence_result_from_json",
+    "health_from_json",
+    "info_from_json",
+    "loads_strictly",
+    "page_from_json",
+    "page_to_json",
+    "problem_from_json",
+    "protocol_document",
+    "protocol_document_text",
+    "protocol_major",
+    "record_from_json",
+    "record_to_json",
+    "utc_time_from_json",
+]
