@@ -90,7 +90,9 @@ def load_anchors(path: Path) -> dict[str, Mapping[str, Any]]:
 
 def _checker_for(kind: str, plugins: list[AdapterPlugin], config: Path | None) -> EvidenceChecker | str:
     """The evidence checker of the adapter of ``kind``, or a reason why there is none."""
-    candidates = [p for p in plugins if p.kind == kind]
+    # The remote adapter is a client for a partner's service: its checks are advisory (docs/remote-adapters.md), so
+    # evidence is never routed to it, whatever kind the evidence claims.
+    candidates = [p for p in plugins if p.kind == kind and p.kind != "remote"]
     if not candidates:
         return f"no installed adapter checks {kind!r} evidence (installed kinds: {sorted({p.kind for p in plugins})})"
     plugin = candidates[0]
