@@ -24,12 +24,12 @@ def _plain_json(value: Any) -> bool:
         cur = stack.pop()
         if isinstance(cur, dict):
             for k, v in cur.items():
-                if not isinstance(k, str) or any(ord(c) > 0xFFFF for c in k):
+                if not isinstance(k, str) or (not k.isascii() and any(ord(c) > 0xFFFF for c in k)):
                     return False
                 stack.append(v)
         elif isinstance(cur, list):
             stack.extend(cur)
-        elif isinstance(cur, bool) or cur is None or isinstance(cur, str):
+        elif cur.__class__ is str or cur is None or cur.__class__ is bool:
             continue
         elif isinstance(cur, int):
             if not -_SAFE_INT < cur < _SAFE_INT:

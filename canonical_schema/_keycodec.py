@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import base58
@@ -121,8 +122,12 @@ def public_key_from_raw(key_type: KeyType, raw: bytes) -> DecodedPublicKey:
     return DecodedPublicKey(key_type, pub.public_bytes(Encoding.X962, PublicFormat.CompressedPoint))
 
 
+@lru_cache(maxsize=4096)
 def public_key_from_multibase(value: str) -> DecodedPublicKey:
-    """Decode a Multikey ``publicKeyMultibase`` (Ed25519, P-256, P-384 or secp256k1)."""
+    """Decode a Multikey ``publicKeyMultibase`` (Ed25519, P-256, P-384 or secp256k1).
+
+    Cached: the result is immutable and the same keys recur in every credential an issuer signs.
+    """
     data = multibase_decode(value)
     for key_type, prefix in _PUB_PREFIX.items():
         if data.startswith(prefix):

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from vcgate.canonical_schema import (
     DecodedPublicKey,
@@ -196,13 +198,18 @@ def parse_key_type(name: str) -> KeyType:
 
 def verify_signature(public: DecodedPublicKey, data: bytes, signature: bytes) -> bool:
     """Verify an Ed25519 signature or a raw r‖s ECDSA signature over hash(``data``)."""
+    if public.key_type == "Ed25519":
+        # libsodium (PyNaCl) verifies Ed25519 about twice as fast as OpenSSL through `cryptography` here.
+        if len(signature) != 64:
+            return False
+        try:
+            VerifyKey(public.raw).verify(data, signature)
+        except (BadSignatureError, ValueError, TypeError):
+            return False
+        return True
     key = public.to_cryptography()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            if len(signature) != 64:
-                return False
-            key.verify(signature, data)
-            return True
         size = (key.curve.key_size + 7) // 8
         if len(signature) != 2 * size:
             return False
