@@ -233,9 +233,7 @@ def issuer_schema(upstream: Json | None) -> Json:
     for key in ("title", "description"):
         if upstream is not None and key in upstream:
             out[key] = upstream[key]
-    out.update(
-        {"type": ["string", "object"], "if": {"type": "string"}, "then": {"format": "uri"}, "else": obj}
-    )
+    out.update({"type": ["string", "object"], "if": {"type": "string"}, "then": {"format": "uri"}, "else": obj})
     return out
 
 
@@ -611,22 +609,16 @@ def _dump(doc: Json) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with ``--check`` compare) the derived schemas."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--check", action="store_true", help="compare with the committed files; write nothing"
-    )
+    parser.add_argument("--check", action="store_true", help="compare with the committed files; write nothing")
     args = parser.parse_args(argv)
     files = derive_all()
     if args.check:
         stale = sorted(
-            name
-            for name, data in files.items()
-            if not (OUT / name).is_file() or (OUT / name).read_bytes() != data
+            name for name, data in files.items() if not (OUT / name).is_file() or (OUT / name).read_bytes() != data
         )
         extra = sorted(p.name for p in OUT.glob("*.json") if p.name not in files)
         if stale or extra:
-            print(
-                f"schemas out of date: {stale + extra}; run python scripts/derive_schemas.py", file=sys.stderr
-            )
+            print(f"schemas out of date: {stale + extra}; run python scripts/derive_schemas.py", file=sys.stderr)
             return 1
         print(f"{len(files)} schema files up to date")
         return 0

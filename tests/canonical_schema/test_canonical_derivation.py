@@ -19,9 +19,7 @@ SCHEMAS = ROOT / "canonical_schema" / "schemas"
 
 @pytest.fixture(scope="module")
 def derive() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "vcgate_derive_schemas", ROOT / "scripts" / "derive_schemas.py"
-    )
+    spec = importlib.util.spec_from_file_location("vcgate_derive_schemas", ROOT / "scripts" / "derive_schemas.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -35,9 +33,7 @@ def test_rerunning_the_script_reproduces_committed_schemas(derive: ModuleType) -
     committed = {p.name: p.read_bytes() for p in SCHEMAS.glob("*.json")}
     assert sorted(files) == sorted(committed)
     for name, data in files.items():
-        assert data == committed[name], (
-            f"{name} differs from a fresh derivation; run scripts/derive_schemas.py"
-        )
+        assert data == committed[name], f"{name} differs from a fresh derivation; run scripts/derive_schemas.py"
 
 
 def test_check_mode_reports_up_to_date(derive: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,9 +112,7 @@ def test_derivation_rules_applied(type_name: str) -> None:
 
 
 def test_licence_terms_added_and_required_as_upstream() -> None:
-    schema = json.loads(
-        (SCHEMAS / "IntellectualPropertyRightsLicenseCredential.json").read_text(encoding="utf-8")
-    )
+    schema = json.loads((SCHEMAS / "IntellectualPropertyRightsLicenseCredential.json").read_text(encoding="utf-8"))
     subject = schema["properties"]["credentialSubject"]
     for term in (
         "licensor",

@@ -505,9 +505,7 @@ INVALID_CASES: list[tuple[str, str, Mutation, list[tuple[str, str]]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "type_name", "mutate", "expected"), INVALID_CASES, ids=[c[0] for c in INVALID_CASES]
-)
+@pytest.mark.parametrize(("case", "type_name", "mutate", "expected"), INVALID_CASES, ids=[c[0] for c in INVALID_CASES])
 def test_invalid(case: str, type_name: str, mutate: Mutation, expected: list[tuple[str, str]]) -> None:
     vc = example(type_name)
     mutate(vc)
