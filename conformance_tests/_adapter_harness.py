@@ -21,6 +21,7 @@ from vcgate.adapters.sdk import (
     RecordPage,
     SourceRecord,
     Translation,
+    TranslationError,
     load_adapter,
 )
 from vcgate.canonical_schema import VcgateError
@@ -111,16 +112,30 @@ class AdapterUnderTest:
 
     @cached_property
     def sample(self) -> tuple[Sampled, ...]:
-        """The first ``sampleSize`` records that are not revocations, translated."""
+        """The first ``sampleSize`` records that are not revocations and that the adapter translates.
+
+        A record the adapter refuses with a ``TranslationError`` (the SDK's "this record cannot become a
+        credential", e.g. an attestation under a schema no mapping covers) is left out, as an adapter that skips
+        such entries never lists them; any other exception is a crash and fails the cases that sample.
+        """
         out = []
+        refused = []
         for record in self.listing.records:
             if record.kind == "revocation":
                 continue
-            out.append(Sampled(record, self.adapter.translate(record)))
+            try:
+                translation = self.adapter.translate(record)
+            except TranslationError as exc:
+                refused.append(f"{record.locator}: {exc}")
+                continue
+            out.append(Sampled(record, translation))
             if len(out) == self.settings.sample_size:
                 break
         if not out:
-            raise AssertionError("the stream holds no translatable records (only revocations)")
+            raise AssertionError(
+                "the stream holds no translatable records"
+                + (f" (translate refused: {'; '.join(refused[:3])})" if refused else " (only revocations)")
+            )
         return tuple(out)
 
     @cached_property

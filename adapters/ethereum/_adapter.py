@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -767,11 +767,14 @@ class EthereumAdapter:
             number = hex_quantity(self.client.get_transaction_receipt(tx_hash)["blockNumber"], what="blockNumber")
         else:
             raise InputError(f"locator {locator!r} is not one of eas/<uid>, eas-offchain/<uid>, tx/<hash>/log/<n>")
+        # The record's finality reports the chain's finality line, as records() does, not the one-block window
+        # scanned here (conformance ADP-005: fetch(locator) gives the listed record).
+        final_line, _ = self._scanner().final_block()
         scanner = self._scanner()
         scanner.start_block = number
         scanner.finality = Finality(confirmations=0)
         for page in scanner.scan(None, until=number):
-            for _, record in self._chain_records(page):
+            for _, record in self._chain_records(replace(page, final_block=final_line)):
                 if record.locator == locator:
                     return record
         raise InputError(f"no record {locator} on {self.ledger_id}")

@@ -674,6 +674,32 @@ _OFFCHAIN_TYPES: dict[int, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] 
     1: (("Attest", _V1_FIELDS),),
     2: (("Attest", _V2_FIELDS),),
 }
+_DOMAIN_FIELDS = (("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address"))
+
+
+def _check_declared_types(sig: Mapping[str, Any], version: int) -> None:
+    """The SDK's file also declares ``version``, ``primaryType`` and ``types``. The signature is verified under
+    EAS's own type for ``version`` (a declared type is never trusted), so a declaration must agree with it: left
+    unchecked it would be carried in evidence as a claim nobody checks (conformance EVD-005). Raises
+    ``InputError``."""
+    if "version" in sig and _int(sig["version"], "sig.version") != version:
+        raise InputError(f"sig.version {sig['version']!r} differs from the message version {version}")
+    names = [name for name, _ in _OFFCHAIN_TYPES[version]]
+    primary = sig.get("primaryType")
+    if primary is not None and primary not in names:
+        raise InputError(f"primaryType {primary!r} is not EAS's for version {version} ({' or '.join(names)})")
+    types = sig.get("types")
+    if types is None:
+        return
+    expected = {name: fields for name, fields in _OFFCHAIN_TYPES[version] if primary in (None, name)}
+    expected["EIP712Domain"] = _DOMAIN_FIELDS
+    if not isinstance(types, Mapping) or not set(types) <= set(expected) or not set(types) - {"EIP712Domain"}:
+        raise InputError(f"types must declare EAS's {' or '.join(names)} type for version {version}")
+    for name, declared in types.items():
+        if not isinstance(declared, list) or [
+            (f.get("name"), f.get("type")) if isinstance(f, Mapping) else None for f in declared
+        ] != list(expected[name]):
+            raise InputError(f"types.{name} is not EAS's {name} type for version {version}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,6 +742,7 @@ class OffchainAttestation:
         version = _int(message.get("version", sig.get("version", 0)), "version")
         if version not in _OFFCHAIN_TYPES:
             raise InputError(f"unsupported off-chain attestation version {version}")
+        _check_declared_types(sig, version)
         schema = message.get("schema")
         hex_to_bytes(schema, what="schema", length=32)
         salt = message.get("salt")

@@ -23,6 +23,7 @@ import fnmatch
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +63,9 @@ from ._verify import ChannelState, TransactionResult, check_block
 
 _log = logging.getLogger("vcgate.adapters.fabric")
 _VERSION = "1.0.0"
+#: Transactions whose peer attestations one adapter instance keeps for reuse (each entry is about one signed
+#: envelope per peer, a few kB).
+_ATTESTATIONS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ class FabricAdapter:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._cache = VerificationCache()
+        self._attested: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
         self.skipped: list[SkippedTransaction] = []
         """Transactions with matching entries that were not translated (invalid, or failing verification)."""
 
@@ -356,6 +361,14 @@ class FabricAdapter:
     def _attestations(self, tx: Transaction, state: ChannelState) -> tuple[bytes, ...]:
         if not self.attest:
             return ()
+        # Peers sign every answer afresh (a new proposal nonce, randomized ECDSA), so asking again gives other
+        # bytes for the same fact. Reusing a complete set keeps a second read and fetch() of this instance
+        # identical to the first (conformance ADP-005) and saves a round trip per peer; an incomplete set is asked
+        # for again, since a peer that was down may answer now.
+        kept = self._attested.get(tx.tx_id)
+        if kept is not None:
+            self._attested.move_to_end(tx.tx_id)
+            return kept
         out = []
         for client in self.clients:
 
@@ -380,6 +393,10 @@ class FabricAdapter:
             outcome = check_validation_attestation(tx, [response], state.config, self._cache)
             if outcome.validation_code is not None:
                 out.append(data)
+        if len(out) == len(self.clients):
+            self._attested[tx.tx_id] = tuple(out)
+            if len(self._attested) > _ATTESTATIONS_KEPT:
+                self._attested.popitem(last=False)
         return tuple(out)
 
     def _entries(self, since: Cursor) -> Iterator[tuple[Cursor, SourceRecord]]:
@@ -547,8 +564,7 @@ class FabricAdapter:
         definition = state.chaincodes.get(namespace)
         definition_ref = None
         if definition is not None and definition.committed_at in scan.definitions:
-            number, index = definition.committed_at
-            definition_ref = DefinitionRef(number, index, scan.definitions[definition.committed_at])
+            definition_ref = DefinitionRef(scan.definitions[definition.committed_at])
         return FabricProof(
             channel=self.channel,
             block_number=block.number,

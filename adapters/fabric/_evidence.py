@@ -101,15 +101,18 @@ class EndorserRef:
 
 @dataclass(frozen=True, slots=True)
 class DefinitionRef:
-    """The ``_lifecycle`` CommitChaincodeDefinition transaction behind a chaincode's endorsement policy."""
+    """The ``_lifecycle`` CommitChaincodeDefinition transaction behind a chaincode's endorsement policy.
 
-    block_number: int
-    tx_index: int
+    Only its envelope: the endorsements in it are what the checker verifies. Its block number and index are not
+    carried because nothing in the evidence could bind them (its block does not travel), and proof material the
+    checker does not bind is a claim nobody checks (conformance case EVD-005).
+    """
+
     envelope: bytes
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
-        return {"blockNumber": self.block_number, "txIndex": self.tx_index, "envelope": b64url(self.envelope)}
+        return {"envelope": b64url(self.envelope)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +215,9 @@ class FabricProof:
             d = value["chaincodeDefinition"]
             if not isinstance(d, Mapping):
                 raise InputError("proofMaterial /chaincodeDefinition must be an object")
-            definition = DefinitionRef(
-                _int(d.get("blockNumber"), "/chaincodeDefinition/blockNumber"),
-                _int(d.get("txIndex"), "/chaincodeDefinition/txIndex"),
-                _bytes(d.get("envelope"), "/chaincodeDefinition/envelope"),
-            )
+            if set(d) != {"envelope"}:
+                raise InputError('proofMaterial /chaincodeDefinition must be {"envelope": <base64url>} exactly')
+            definition = DefinitionRef(_bytes(d.get("envelope"), "/chaincodeDefinition/envelope"))
         return cls(
             channel=_text(value.get("channel"), "/channel"),
             block_number=_int(value.get("blockNumber"), "/blockNumber"),

@@ -72,3 +72,33 @@ def fabric_ledger(folder: Path) -> Iterator[Path]:
             },
         }
         yield _write(folder / "fabric.yaml", config)
+
+
+@contextmanager
+def ethereum_ledger(folder: Path) -> Iterator[Path]:
+    """The Ethereum adapter tests' chain (tests/ethereum_adapter/conftest.py: anvil with the official EAS bytecode,
+    on-chain and off-chain licence attestations, one revoked, one under a schema no mapping covers, a contract
+    event and an anchored credential), stopped by PID on exit. The anchor pins every block hash up to the final
+    head. Not in CONFIGS yet: see the ``ethereum`` entry of PENDING in test_builtin_adapters.py."""
+    # Imported here: the Ethereum test helpers pull in web3, which the other runs do not need.
+    from ethereum.conftest import start_anvil, stop_anvil
+    from ethereum_adapter.conftest import HERE, make_world
+
+    node = start_anvil()
+    try:
+        world = make_world(node, folder)
+        config = {k: v for k, v in world.config().items() if k != "configDir"}
+        config["conformance"] = {
+            "anchor": world.anchor(),
+            # After every block: anvil stamps blocks with the wall clock.
+            "at": "2100-01-01T00:00:00Z",
+            "sampleSize": 10,
+            "mappings": [
+                "package:vcgate.adapters.ethereum/mappings/eas-ip-licence.yaml",
+                "package:vcgate.adapters.ethereum/mappings/anchored-ip-licence.yaml",
+                str(HERE / "mappings" / "trademark.yaml"),
+            ],
+        }
+        yield _write(folder / "ethereum.yaml", config)
+    finally:
+        stop_anvil(node)

@@ -32,7 +32,11 @@ CONFIGS: dict[str, Callable[[Path], AbstractContextManager[Path]]] = {
 }
 #: Built-ins whose conformance configuration is still to be written, and where that happens.
 PENDING: dict[str, str] = {
-    "ethereum": "issue 5: needs an EVM (web3 tester or anvil) with EAS attestations and a checkpoint anchor",
+    "ethereum": (
+        "issue 5: on the tests/ethereum_adapter chain every case passes but EVD-005: the checker does not bind "
+        "proofMaterial ethereum.observed (head number, hash, confirmations), ethereum.log.logIndex, event ABI "
+        "internalType, uri"
+    ),
     "plain-ledger": "issue 3: needs a running plain-ledger service and its log key as anchor",
     "remote": "needs an adapter served over the remote protocol (vcgate adapters serve NAME) to point at",
 }
