@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make demo` (the main job) and `make test` (the whole suite).
-# Both install what they need first, so either works on a fresh machine.
+# Both install what they need first, so either works on a fresh machine (the demo: anvil and the EAS artifacts).
 PYTHON ?= python3
 
 .PHONY: install install-dev demo test lint typecheck pytest interop-deps
@@ -13,6 +13,7 @@ install-dev: install
 	bash scripts/install-test-deps.sh
 
 demo: install
+	bash scripts/install-demo-deps.sh
 	vcgate demo
 
 lint:

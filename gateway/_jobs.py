@@ -55,7 +55,7 @@ from ._proofs import sign
 from ._status import StatusListChecker
 from ._store import Store, StoreStatusListFetcher
 from ._trust import TrustPolicy
-from ._verify import Verifier
+from ._verify import Verifier, issuer_id
 
 log = logging.getLogger("vcgate.jobs")
 
@@ -616,13 +616,16 @@ def sync(
     policy: Policy | None = None,
     checkers: Mapping[str, EvidenceChecker] | None = None,
     resolver: DidResolver | None = None,
+    partner_signers: Mapping[str, Callable[[dict[str, Any], datetime], dict[str, Any]]] | None = None,
 ) -> SyncReport:
     """Pull new records from every registered adapter, translate, sign witness-mode translations with
     ``witness_key``, store and index them, record revocations and ledger reads, then verify what was stored (warming
     the result cache under ``policy``). Idempotent: records already stored change nothing.
 
     Partner-mode translations arrive signed by the partner (an issuing service); an unsigned one cannot be stored and
-    is counted as ``unsigned``.
+    is counted as ``unsigned``. ``partner_signers`` maps a partner's issuer DID to its issuing service when it runs in
+    this process (``signer(credential, created) -> signed credential``; the demo's partners): a partner-mode
+    translation whose issuer has one is signed by it, with the record's ledger time as the proof's creation time.
     """
     report: dict[str, dict[str, Any]] = {}
     stored_ids: list[str] = []
@@ -651,6 +654,10 @@ def sync(
         since = Cursor.from_json(reg.cursor) if reg.cursor else None
         height = health.ledger_height or 0
         try:
+            # A partner's issuing service (a remote adapter served with --key) signs its own partner-mode
+            # translations; the gateway still verifies each in full like any other credential.
+            signing = getattr(adapter, "signing", None)
+            partner_issue = getattr(adapter, "issue", None) if callable(signing) and signing() is not None else None
             for page in adapter.records(since):
                 docs: list[dict[str, Any]] = []
                 for record in page.records:
@@ -673,9 +680,16 @@ def sync(
                         store.put_raw_record(
                             record.ledger_id, record.locator, json.dumps(dict(record.raw)).encode(), record.media_type
                         )
+                    partner_mode = translation.evidence.get("issuanceMode") == "partner"
+                    if "proof" not in doc and partner_mode and partner_issue is not None:
+                        doc = partner_issue(record)
                     if "proof" not in doc:
-                        if translation.evidence.get("issuanceMode") == "witness" and witness_key is not None:
+                        mode = translation.evidence.get("issuanceMode")
+                        partner = (partner_signers or {}).get(str(issuer_id(doc))) if mode == "partner" else None
+                        if mode == "witness" and witness_key is not None:
                             doc = sign(doc, witness_key, suite="eddsa-rdfc-2022", created=record.ledger_time)
+                        elif partner is not None:
+                            doc = partner(doc, record.ledger_time)
                         else:
                             counts["unsigned"] += 1
                             continue

@@ -315,9 +315,12 @@ def _check_certificate_signature(binding: Binding, message: bytes, signature: by
     except ValueError as exc:
         return _fail("BINDING_CERTIFICATE_INVALID", f"certificate is not PEM X.509: {exc}")
     fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    expected = binding.match.get("certificateSha256")
-    if expected is not None and _norm(expected) != fingerprint:
-        return _fail("BINDING_CERTIFICATE_MISMATCH", "the certificate's SHA-256 is not match.certificateSha256")
+    # The Fabric adapter's nativeSigner names the certificate as `certificateFingerprint` (the same SHA-256 of the
+    # DER): a binding matching on either must be tied to the certificate that signed the challenge.
+    for member in ("certificateSha256", "certificateFingerprint"):
+        expected = binding.match.get(member)
+        if expected is not None and _norm(expected) != fingerprint:
+            return _fail("BINDING_CERTIFICATE_MISMATCH", f"the certificate's SHA-256 is not match.{member}")
     key = cert.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return _fail("BINDING_KEY_UNSUPPORTED", "Fabric identities sign with ECDSA keys")

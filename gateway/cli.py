@@ -26,6 +26,7 @@ from ._cli_evidence import evidence_app
 from ._cli_fabric import fabric_app
 from ._cli_jobs import register_jobs_commands
 from ._cli_plain_ledger import plain_ledger_app
+from ._demo import demo_command
 from ._dids import DidResolver
 from ._keys import KeyPair
 from ._policy import Policy
@@ -50,6 +51,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(evidence_app, name="evidence")
 app.command("serve")(serve)
+app.command("demo")(demo_command)
 
 out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)
