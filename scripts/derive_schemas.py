@@ -85,7 +85,8 @@ LEGACY_SUITE_CONTEXTS = (
     "https://w3id.org/vc/status-list/2021/v1",
 )
 
-#: Canonical credential types, in the order of the IPR chain, then steel.
+#: Canonical credential types, in the order of the IPR chain, then steel, then product registration (what a
+#: manufacturer's product ledger publishes: the Fabric adapter's product-registration mapping).
 CREDENTIAL_TYPES = (
     "GS1CompanyPrefixLicenseCredential",
     "GS1IdentificationKeyLicenseCredential",
@@ -95,6 +96,7 @@ CREDENTIAL_TYPES = (
     "CBP3461EntryCredential",
     "EntryNumberCredential",
     "MillTestReportCredential",
+    "ProductRegistrationCredential",
 )
 #: Data (non-credential) schemas derived from upstream ``common/`` files.
 DATA_SCHEMAS = {"CBPImporterOfRecord": "common/CBPImporterOfRecord.json"}

@@ -59,7 +59,7 @@ from ._errors import (
     LedgerUnavailableError,
     RpcResponseError,
 )
-from ._events import DecodedEvent, EventAbi, decode_event, fetch_events
+from ._events import DecodedEvent, EventAbi, canonical_event_entry, decode_event, fetch_events
 from ._evidence import (
     Anchor,
     Check,
@@ -140,6 +140,7 @@ __all__ = [
     "builtin_mapping",
     "caip2_chain",
     "caip10_account",
+    "canonical_event_entry",
     "check_eas_attestation",
     "check_eas_revocation",
     "check_evidence",

@@ -74,7 +74,7 @@ from ._eas import (
 )
 from ._encoding import caip2_chain, hex_quantity, hex_to_bytes, parse_address, to_hex
 from ._errors import EthereumError, EvidenceBuildError, LedgerUnavailableError
-from ._events import EventAbi, decode_event
+from ._events import EventAbi, canonical_event_entry, decode_event
 from ._evidence_builder import build_state_evidence
 from ._rpc import JsonRpcClient
 from ._sync import AFTER_BLOCK, CHAIN_PHASE, ChainPosition, Finality, LogScanner, ScannedLog, ScanPage
@@ -391,8 +391,11 @@ class EthereumAdapter:
         else:
             out["mode"] = "confirmations"
             out["required"] = self.finality.confirmations
+        # The head the adapter saw is an observation, not a proof (only an anchor or descendant headers prove depth),
+        # so it lives here, outside proofMaterial, whose every value the offline checker binds.
         if page.head is not None:
             out["headNumber"] = page.head.head_number
+            out["headHash"] = to_hex(page.head.head_hash)
             out["observedConfirmations"] = max(0, page.head.head_number - block)
         return out
 
@@ -533,7 +536,7 @@ class EthereumAdapter:
                 proof_material={
                     "kind": KIND_EAS,
                     "easAddress": self.eas_address,
-                    "ethereum": item.evidence.to_json(),
+                    "ethereum": item.evidence.without_unproven().to_json(),
                 },
                 **common,
             )
@@ -565,7 +568,7 @@ class EthereumAdapter:
                     "easAddress": self.eas_address,
                     "uid": to_hex(uid),
                     "attestationsSlot": self.attestations_slot,
-                    "ethereum": state.to_json(),
+                    "ethereum": state.without_unproven().to_json(),
                 },
                 kind="revocation",
                 supersedes=f"eas/{to_hex(uid)}",
@@ -586,7 +589,7 @@ class EthereumAdapter:
             proof: dict[str, Any] = {
                 "kind": KIND_ANCHORED,
                 "registry": self.anchor_registry,
-                "ethereum": item.evidence.to_json(),
+                "ethereum": item.evidence.without_unproven().to_json(),
             }
             if uri.startswith(("http://", "https://")):
                 proof["uri"] = uri
@@ -605,8 +608,8 @@ class EthereumAdapter:
             native_signer=signer_json(self.chain_id, sender, self._did(sender)),
             proof_material={
                 "kind": KIND_EVENT,
-                "event": dict(source_event.abi_entry),
-                "ethereum": item.evidence.to_json(),
+                "event": canonical_event_entry(source_event.abi_entry),
+                "ethereum": item.evidence.without_unproven().to_json(),
             },
             **common,
         )
@@ -749,8 +752,8 @@ class EthereumAdapter:
                 yield RecordPage((), page.next_position.to_cursor())
 
     def fetch(self, locator: str) -> SourceRecord:
-        """The record at ``locator`` (``eas/<uid>``, ``eas-offchain/<uid>``, ``tx/<hash>/log/<n>``); raises
-        ``InputError`` when there is none."""
+        """The record at ``locator`` (``eas/<uid>``, ``eas-revocation/<uid>``, ``eas-offchain/<uid>``,
+        ``tx/<hash>/log/<n>``: every locator :meth:`records` yields); raises ``InputError`` when there is none."""
         if locator.startswith("eas-offchain/"):
             for _, record in self._offchain_entries():
                 if record.locator == locator:
@@ -762,11 +765,19 @@ class EthereumAdapter:
             if not self.eas_address:
                 raise InputError("this adapter reads no EAS contract")
             number = self._attested_block(uid)
+        elif locator.startswith("eas-revocation/"):
+            uid = hex_to_bytes(locator.removeprefix("eas-revocation/"), what="uid", length=32)
+            if not self.eas_address:
+                raise InputError("this adapter reads no EAS contract")
+            number = self._revoked_block(uid)
         elif locator.startswith("tx/"):
             tx_hash = locator.split("/")[1]
             number = hex_quantity(self.client.get_transaction_receipt(tx_hash)["blockNumber"], what="blockNumber")
         else:
-            raise InputError(f"locator {locator!r} is not one of eas/<uid>, eas-offchain/<uid>, tx/<hash>/log/<n>")
+            raise InputError(
+                f"locator {locator!r} is not one of eas/<uid>, eas-revocation/<uid>, eas-offchain/<uid>, "
+                "tx/<hash>/log/<n>"
+            )
         # The record's finality reports the chain's finality line, as records() does, not the one-block window
         # scanned here (conformance ADP-005: fetch(locator) gives the listed record).
         final_line, _ = self._scanner().final_block()
@@ -793,6 +804,23 @@ class EthereumAdapter:
             if bytes(event.args["uid"]) == uid:
                 return event.block_number
         raise InputError(f"no Attested event for {to_hex(uid)} between blocks {first} and {last}")
+
+    def _revoked_block(self, uid: bytes) -> int:
+        """The block of attestation ``uid``'s ``Revoked`` event: the one stamped with its ``revocationTime`` (found
+        as :meth:`_attested_block` finds attestations; EAS lets only the attester revoke, so it is the revoker)."""
+        reader = EasReader(self.client, str(self.eas_address), attestations_slot=self.attestations_slot)
+        attestation = reader.get_attestation(uid)
+        if not attestation.revoked:
+            raise InputError(f"attestation {to_hex(uid)} is not revoked on {self.ledger_id}")
+        head = self.client.block_number()
+        first = self._first_block_at(attestation.revocation_time, head)
+        last = self._first_block_at(attestation.revocation_time + 1, head) - 1
+        for event in reader.revoked(
+            from_block=first, to_block=max(first, last), schema_uid=attestation.schema, attester=attestation.attester
+        ):
+            if bytes(event.args["uid"]) == uid:
+                return event.block_number
+        raise InputError(f"no Revoked event for {to_hex(uid)} between blocks {first} and {last}")
 
     def _first_block_at(self, timestamp: int, head: int) -> int:
         """The first block whose timestamp is ``timestamp`` or later (``head + 1`` when there is none)."""

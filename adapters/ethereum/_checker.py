@@ -20,6 +20,7 @@ times slots showing ``revocationTime``. Everything here is pure: no I/O, ``at`` 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -44,7 +45,7 @@ from ._eas import (
     parse_schema,
 )
 from ._encoding import address_from_bytes, caip10_account, hex_to_bytes, parse_address, parse_caip2_chain, to_hex
-from ._events import EventAbi, decode_event, jsonable
+from ._events import EventAbi, canonical_event_entry, decode_event, jsonable
 from ._evidence import (
     Anchor,
     CheckpointAnchor,
@@ -64,6 +65,15 @@ KIND_EVENT: Final = "contract-event"
 KIND_ANCHORED: Final = "anchored-credential"
 KIND_EAS_REVOCATION: Final = "eas-revocation"
 PROOF_KINDS: Final = (KIND_EAS, KIND_EAS_OFFCHAIN, KIND_EVENT, KIND_ANCHORED)
+#: The members ``proofMaterial`` may have per kind (required, optional). Every one of them is bound by the check
+#: (conformance EVD-005: a value nothing checks is a claim nobody checks), so anything else is refused.
+PROOF_MEMBERS: Final[Mapping[str, tuple[frozenset[str], frozenset[str]]]] = {
+    KIND_EAS: (frozenset({"kind", "easAddress", "ethereum"}), frozenset()),
+    KIND_EAS_OFFCHAIN: (frozenset({"kind", "attestation"}), frozenset()),
+    KIND_EVENT: (frozenset({"kind", "event", "ethereum"}), frozenset()),
+    KIND_ANCHORED: (frozenset({"kind", "registry", "ethereum"}), frozenset({"uri"})),
+    KIND_EAS_REVOCATION: (frozenset({"kind", "easAddress", "uid", "ethereum"}), frozenset({"attestationsSlot"})),
+}
 
 # EAS._getUID appends a uint32 bump that is 0 unless the UID was already taken; the ledger layer tries the same range.
 _MAX_BUMP = 16
@@ -267,6 +277,11 @@ def signer_json(chain_id: int, address: str, did: str | None = None) -> dict[str
     return out
 
 
+def _canonical_text(value: Any) -> str:
+    # Compared as JSON text: Python's == would take 1 for true and 1.0 for 1.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def _uint64(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
         raise InputError(f"{what} must be an unsigned 64-bit integer")
@@ -344,6 +359,25 @@ def _pinned_contracts(anchor: Mapping[str, Any] | None, key: str) -> set[str] | 
 # -- the checker ----------------------------------------------------------------------------------------------
 
 
+def proof_member_problems(proof_material: Mapping[str, Any]) -> list[str]:
+    """Why ``proofMaterial`` has the wrong members for its kind (empty when it is well-formed): a missing member, one
+    the kind does not have, or an unproven claim inside the ``EthereumEvidence`` (see
+    ``EthereumEvidence.unproven_members``: the head the builder saw belongs in ``finality``)."""
+    kind = proof_material.get("kind")
+    required, optional = PROOF_MEMBERS.get(str(kind), (frozenset({"kind"}), frozenset()))
+    present = set(proof_material)
+    out = [f"lacks {m!r}" for m in sorted(required - present)]
+    out += [f"has {m!r}, which a {kind} proof does not have" for m in sorted(present - required - optional)]
+    ethereum = proof_material.get("ethereum")
+    if isinstance(ethereum, Mapping):
+        if "observed" in ethereum:
+            out.append("carries ethereum/observed, the head its builder saw: unproven (record it in finality)")
+        log = ethereum.get("log")
+        if isinstance(log, Mapping) and "logIndex" in log:
+            out.append("carries ethereum/log/logIndex, the block-wide log index: unproven (receiptLogIndex is)")
+    return out
+
+
 def _problem(code: str, title: str, detail: str, pointer: str = "") -> Problem:
     return Problem(code=code, title=title, detail=detail, pointer=pointer)
 
@@ -405,6 +439,9 @@ class EthereumEvidenceChecker:
             kind = proof.get("kind")
             if kind not in PROOF_KINDS:
                 raise InputError(f"proofMaterial kind {kind!r} is not one of {', '.join(PROOF_KINDS)}")
+            problems = proof_member_problems(proof)
+            if problems:
+                raise InputError("proofMaterial " + "; ".join(problems))
         except InputError as exc:
             run.failed("ethereum.evidence_shape", "ethereum.evidence_malformed", "Malformed ledger evidence", str(exc))
             return run.result()
@@ -680,8 +717,22 @@ def _check_event(
     run: _Run, parsed: LedgerEvidence, chain_id: int, raw: Mapping[str, Any] | None, base: EvidenceCheckResult
 ) -> None:
     assert base.log is not None
+    entry = parsed.proof_material.get("event")
+    entry = entry if isinstance(entry, Mapping) else {}
+    # Only the canonical form: every value in it changes what the proven log decodes to (topic 0, types, indexed
+    # flags, argument names in the record); members decoding ignores (internalType, ...) would be unchecked claims.
+    if _canonical_text(entry) != _canonical_text(canonical_event_entry(entry)):
+        run.failed(
+            "ethereum.event",
+            "ethereum.abi_not_canonical",
+            "Event ABI entry is not in its canonical form",
+            "proofMaterial.event must be exactly the entry's canonical form (type, name, anonymous and per input "
+            "name, type, indexed, component types); internalType and other members are not bound by the proof",
+            "/proofMaterial/event",
+        )
+        return
     try:
-        event = EventAbi.from_abi(parsed.proof_material.get("event") or {})
+        event = EventAbi.from_abi(entry)
         args = decode_event(event, base.log.topics, base.log.data)
     except InputError as exc:
         run.failed("ethereum.event", "ethereum.abi_mismatch", "Log does not decode under the event ABI", str(exc))
@@ -735,6 +786,21 @@ def _check_anchored(
             f"event names {args['anchorer']}, the transaction was signed by {base.log.sender}",
         )
         return
+    # The event's uri is recorded (proofMaterial.uri, and recordUri where the credential may be fetched) only when
+    # it is an http(s) URL, exactly as emitted: the adapter never dereferences other URIs.
+    uri = str(args["uri"])
+    expected_uri = uri if uri.startswith(("http://", "https://")) else None
+    claimed_uri = parsed.proof_material.get("uri")
+    if claimed_uri != expected_uri or (parsed.record_uri is not None and parsed.record_uri != expected_uri):
+        run.failed(
+            "ethereum.anchored_event",
+            "ethereum.uri_mismatch",
+            "URI differs from the anchored one",
+            f"the Anchored event's uri is {uri!r}; proofMaterial.uri is {claimed_uri!r}, recordUri "
+            f"{parsed.record_uri!r}",
+            "/proofMaterial/uri" if claimed_uri != expected_uri else "/recordUri",
+        )
+        return
     run.passed("ethereum.anchored_event")
     digest = bytes(args["digest"])
     expected_locator = f"tx/{to_hex(base.log.transaction_hash)}/log/{base.log.receipt_log_index}"
@@ -768,6 +834,9 @@ def check_revocation(
     try:
         if proof_material.get("kind") != KIND_EAS_REVOCATION:
             raise InputError(f"proofMaterial kind is not {KIND_EAS_REVOCATION!r}")
+        problems = proof_member_problems(proof_material)
+        if problems:
+            raise InputError("proofMaterial " + "; ".join(problems))
         uid = hex_to_bytes(proof_material.get("uid"), what="uid", length=32)
         eas_address = parse_address(proof_material.get("easAddress"), what="easAddress")
         slot = proof_material.get("attestationsSlot", EAS_ATTESTATIONS_SLOT)

@@ -45,6 +45,35 @@ def canonical_type(entry: Mapping[str, Any]) -> str:
     return kind
 
 
+def _canonical_component(entry: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": entry.get("type")}
+    if isinstance(entry.get("components"), list):
+        out["components"] = [_canonical_component(c) for c in entry["components"]]
+    return out
+
+
+def canonical_event_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An event ABI entry reduced to what decoding a log into a raw record depends on: ``type``, ``name``,
+    ``anonymous`` and, per input, its effective ``name`` (``argN`` when unnamed), ``type``, ``indexed`` and tuple
+    ``components`` (types only: the decoded record carries tuples as arrays, so component names do not show).
+    Everything else (``internalType``, component names, unknown members) is dropped: evidence carries this form, so
+    every value of it is bound by decoding the proven log (ABI spec, "Events" and "JSON")."""
+    inputs = entry.get("inputs", [])
+    return {
+        "type": entry.get("type"),
+        "name": entry.get("name"),
+        "anonymous": bool(entry.get("anonymous")),
+        "inputs": [
+            {
+                "name": (item.get("name") if isinstance(item, Mapping) else None) or f"arg{position}",
+                **_canonical_component(item if isinstance(item, Mapping) else {}),
+                "indexed": bool(item.get("indexed")) if isinstance(item, Mapping) else False,
+            }
+            for position, item in enumerate(inputs if isinstance(inputs, list) else [])
+        ],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class EventAbi:
     """A parsed event ABI entry."""

@@ -14,7 +14,7 @@ Everything here is pure: no I/O, no clock (``at`` is a parameter). Building evid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -68,7 +68,9 @@ class LogProof:
 
     transaction_hash: bytes
     transaction_index: int
-    log_index: int  # block-wide index as JSON-RPC reports it; informational (proving it needs every receipt)
+    # Block-wide index as JSON-RPC reports it, or None. Not proven (that needs every receipt of the block), so
+    # evidence handed to third parties omits it (the adapter's proofMaterial must hold proven values only).
+    log_index: int | None
     receipt_log_index: int  # position of the log inside its receipt; this one is proven
     transaction: bytes  # raw signed transaction, EIP-2718 envelope
     transaction_proof: tuple[bytes, ...]
@@ -132,6 +134,24 @@ class EthereumEvidence:
             return f"block/{to_hex(self.block_hash)}/state/{self.state.address}"
         return f"block/{to_hex(self.block_hash)}"
 
+    @property
+    def unproven_members(self) -> tuple[str, ...]:
+        """JSON pointers of the members :func:`check_evidence` does not prove: ``/observed`` (the head the builder
+        saw: only an anchor or descendant headers prove depth) and ``/log/logIndex`` (the block-wide log index:
+        proving it needs every receipt of the block)."""
+        out = []
+        if self.observed is not None:
+            out.append("/observed")
+        if self.log is not None and self.log.log_index is not None:
+            out.append("/log/logIndex")
+        return tuple(out)
+
+    def without_unproven(self) -> EthereumEvidence:
+        """The same evidence without its :attr:`unproven_members`: every value left is checked offline (what the
+        adapter puts into ``proofMaterial``; the head it saw goes into the ``LedgerEvidence``'s ``finality``)."""
+        log = replace(self.log, log_index=None) if self.log is not None else None
+        return replace(self, observed=None, log=log)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON form (hex strings for bytes, numbers for heights and indexes); :meth:`from_json` reads
         it."""
@@ -156,7 +176,7 @@ class EthereumEvidence:
             out["log"] = {
                 "transactionHash": to_hex(log.transaction_hash),
                 "transactionIndex": log.transaction_index,
-                "logIndex": log.log_index,
+                **({"logIndex": log.log_index} if log.log_index is not None else {}),
                 "receiptLogIndex": log.receipt_log_index,
                 "transaction": to_hex(log.transaction),
                 "transactionProof": [to_hex(n) for n in log.transaction_proof],
@@ -325,7 +345,7 @@ def _log_proof(value: Any, pointer: str) -> LogProof:
     parsed = LogProof(
         transaction_hash=reader.get("transactionHash", _hash32),
         transaction_index=reader.get("transactionIndex", _uint),
-        log_index=reader.get("logIndex", _uint),
+        log_index=reader.optional("logIndex", _uint, None),
         receipt_log_index=reader.get("receiptLogIndex", _uint),
         transaction=reader.get("transaction", _blob),
         transaction_proof=reader.get("transactionProof", _blob_list(MAX_PROOF_NODES)),

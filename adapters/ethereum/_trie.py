@@ -15,7 +15,7 @@ from typing import Any
 import rlp
 
 from ._encoding import keccak256
-from ._rlp import RlpError, RlpItem, rlp_decode
+from ._rlp import RlpError, RlpItem, rlp_decode, rlp_encode
 
 # keccak256(rlp(b"")): the root of an empty trie (Yellow Paper §4.3, e.g. the transactionsRoot of an empty
 # block).
@@ -62,7 +62,12 @@ class ProofNodes:
                 raise TrieProofError(f"proof has {len(proof)} nodes, more than {MAX_PROOF_NODES}")
             distinct.update(proof)
         self._raw = {keccak256(node): node for node in distinct}
+        self._hashes = {node: digest for digest, node in self._raw.items()}
         self._decoded: dict[bytes, RlpItem] = {}
+
+    def hash_of(self, node: bytes) -> bytes | None:
+        """The Keccak-256 of a pooled node (``None`` if it is not in the pool)."""
+        return self._hashes.get(node)
 
     def get(self, reference: bytes) -> RlpItem:
         """The decoded node whose hash is ``reference``. Raises :class:`TrieProofError` if absent or not RLP."""
@@ -88,10 +93,42 @@ def verify_trie_proof(
     :class:`TrieProofError` when a needed node is missing from the proof or a node is malformed: such a proof
     proves nothing. ``nodes`` may pool the nodes of several proofs under the same root (it must include
     ``proof``'s).
+
+    The proof must be exactly the nodes of the walk, root first, as ``eth_getProof`` (EIP-1186) and
+    :func:`index_trie_proof` produce them; embedded nodes (RLP shorter than 32 bytes, which travel inside their
+    parent) may be listed in their place or left out. A node the walk does not use would be carried in evidence
+    without being checked (and with pooled proofs, a node could otherwise be served by another proof's copy).
     """
     if root == EMPTY_TRIE_ROOT:
+        # An empty trie: nothing to walk; the only node it has is its root, rlp(b"") (Yellow Paper §4.3).
+        if any(node != b"\x80" for node in proof) or len(proof) > 1:
+            raise TrieProofError("proof nodes are not exactly the path to the key (the trie is empty)")
         return None
     store = nodes if nodes is not None else ProofNodes((proof,))
+    visited: list[RlpItem] = []
+    value = _walk(root, key, store, visited)
+    if not _is_exact_path(proof, visited, store):
+        raise TrieProofError("proof nodes are not exactly the path to the key (extra, missing or reordered nodes)")
+    return value
+
+
+def _is_exact_path(proof: Sequence[bytes], visited: Sequence[RlpItem], store: ProofNodes) -> bool:
+    """Whether ``proof`` lists the walk's nodes in order: each hash-referenced node (``bytes``: its hash), and each
+    embedded node (a decoded list) either as its RLP or not at all."""
+    at = 0
+    for step in visited:
+        if isinstance(step, bytes):
+            if at >= len(proof) or store.hash_of(proof[at]) != step:
+                return False
+            at += 1
+        elif at < len(proof) and proof[at] == rlp_encode(step):
+            at += 1
+    return at == len(proof)
+
+
+def _walk(root: bytes, key: bytes, store: ProofNodes, visited: list[RlpItem]) -> bytes | None:
+    """The value under ``key`` (``None``: proven absent), appending each node's hash (fetched by reference) or the
+    decoded node itself (embedded) to ``visited``."""
     path = key.hex()
     position = 0
     reference: RlpItem = root
@@ -102,8 +139,10 @@ def verify_trie_proof(
             if len(reference) != 32:
                 raise TrieProofError("child reference is neither a 32-byte hash nor an embedded node")
             node = store.get(reference)
+            visited.append(reference)
         else:
             node = reference  # embedded node: already decoded as part of its parent
+            visited.append(node)
         if not isinstance(node, list):
             raise TrieProofError("trie node is not an RLP list")
         if len(node) == 17:

@@ -34,6 +34,7 @@ EXPECTED_TYPES = {
     "cbp-3461-entry.json": "CBP3461EntryCredential",
     "entry-number.json": "EntryNumberCredential",
     "mill-test-report.json": "MillTestReportCredential",
+    "product-registration.json": "ProductRegistrationCredential",
 }
 
 
@@ -236,3 +237,11 @@ def test_entry_importer_is_the_invoice_buyer() -> None:
     assert entry["credentialSubject"]["entryNumber"] == numbers["credentialSubject"]["entryNumber"]
     shipped = sum(line["itemCount"] for line in invoice["credentialSubject"]["itemsShipped"])
     assert sum(line["itemCount"] for line in entry["credentialSubject"]["lineItems"]) == shipped
+
+
+def test_product_registration_is_the_licensees_licensed_product() -> None:
+    licence = load("intellectual-property-rights-license.json")["credentialSubject"]
+    product = load("product-registration.json")["credentialSubject"]
+    assert product["manufacturer"]["id"] == licence["licensee"]["id"]
+    assert product["gtin"] in {p["gtin"] for p in licence["licensedProducts"]}
+    assert _gtin_ok(product["gtin"])

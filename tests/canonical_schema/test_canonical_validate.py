@@ -35,6 +35,7 @@ FILES = {
     "CBP3461EntryCredential": "cbp-3461-entry.json",
     "EntryNumberCredential": "entry-number.json",
     "MillTestReportCredential": "mill-test-report.json",
+    "ProductRegistrationCredential": "product-registration.json",
 }
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -200,6 +201,32 @@ VALID_CASES: list[tuple[str, str, Mutation]] = [
         "ledger-evidence-rawrecord-null-free",
         "IntellectualPropertyRightsCredential",
         _delete("evidence/0/finality"),
+    ),
+    # product registration: the Fabric mapping's optional fields absent; upstream's issuer object and schema link
+    (
+        "product-registration-gtin-and-name-only",
+        "ProductRegistrationCredential",
+        _both(*(_delete(f"credentialSubject/{k}") for k in ("description", "sku", "batchNumber", "countryOfOrigin"))),
+    ),
+    (
+        "product-registration-organization-issuer-and-credential-schema",
+        "ProductRegistrationCredential",
+        _both(
+            _set("issuer", {"type": ["Organization"], "id": "did:web:vcgate.cbp.example.gov", "name": "CBP gateway"}),
+            _set(
+                "credentialSchema",
+                {
+                    "id": "https://w3id.org/traceability/openapi/components/schemas/credentials/"
+                    "ProductRegistrationCredential.yml",
+                    "type": "OpenApiSpecificationValidator2022",
+                },
+            ),
+        ),
+    ),
+    (
+        "product-registration-with-price",
+        "ProductRegistrationCredential",
+        _set("credentialSubject/productPrice", {"type": ["PriceSpecification"], "price": 98, "priceCurrency": "USD"}),
     ),
 ]
 
@@ -476,6 +503,32 @@ INVALID_CASES: list[tuple[str, str, Mutation, list[tuple[str, str]]]] = [
         _set("credentialSubject/meansOfTransport", "Air"),
         [(S, "/credentialSubject/meansOfTransport")],
     ),
+    # product registration (upstream common/Product: no members beyond its own)
+    (
+        "product-unknown-subject-member",
+        "ProductRegistrationCredential",
+        _set("credentialSubject/licenseId", "ACME-MFG-LIC-2024-017"),
+        [(S, "/credentialSubject/licenseId")],
+    ),
+    (
+        "product-subject-without-type",
+        "ProductRegistrationCredential",
+        _delete("credentialSubject/type"),
+        [(S, "/credentialSubject/type")],
+    ),
+    (
+        "product-gtin-not-a-string",
+        "ProductRegistrationCredential",
+        _set("credentialSubject/gtin", 614141123452),
+        [(S, "/credentialSubject/gtin")],
+    ),
+    (
+        "product-manufacturer-raw-did-member",
+        "ProductRegistrationCredential",
+        _set("credentialSubject/manufacturer/did", "did:web:summit-garment.example.cn"),
+        [(S, "/credentialSubject/manufacturer/did")],
+    ),
+    ("product-missing-id", "ProductRegistrationCredential", _delete("id"), [(S, "/id")]),
     # verification report
     (
         "report-unknown-verdict",

@@ -19,13 +19,6 @@ from vcgate.adapters.fabric.testing import TestPeer, build_product_ledger, issue
 
 #: The instant Fabric evidence is judged at: inside the test network's certificate validity (2025-01-01 … 2035).
 FABRIC_AT = "2025-06-01T00:00:00Z"
-#: Why the Fabric run opts out of SCH-002 (docs/conformance.md, "Opt-outs"): a strict xfail that fails the run as
-#: soon as canonical_schema gains the schema, so the opt-out cannot outlive the gap.
-FABRIC_SCH_002 = (
-    "the Fabric adapter's product-registration mapping produces the Traceability Vocabulary's "
-    "ProductRegistrationCredential, for which canonical_schema has no derived schema yet (docs/fabric.md); its "
-    "translations pass the VC 2.0 rules, strict terms and replay"
-)
 
 
 def _write(path: Path, config: dict[str, Any]) -> Path:
@@ -68,7 +61,6 @@ def fabric_ledger(folder: Path) -> Iterator[Path]:
                 "at": FABRIC_AT,
                 "sampleSize": 10,
                 "mappings": ["package:vcgate.adapters.fabric/mappings/product-registration.yaml"],
-                "optOut": {"SCH-002": FABRIC_SCH_002},
             },
         }
         yield _write(folder / "fabric.yaml", config)
@@ -79,7 +71,7 @@ def ethereum_ledger(folder: Path) -> Iterator[Path]:
     """The Ethereum adapter tests' chain (tests/ethereum_adapter/conftest.py: anvil with the official EAS bytecode,
     on-chain and off-chain licence attestations, one revoked, one under a schema no mapping covers, a contract
     event and an anchored credential), stopped by PID on exit. The anchor pins every block hash up to the final
-    head. Not in CONFIGS yet: see the ``ethereum`` entry of PENDING in test_builtin_adapters.py."""
+    head. No opt-outs: every adapter case passes (EVD-005 included: docs/ethereum.md, "What proofMaterial holds")."""
     # Imported here: the Ethereum test helpers pull in web3, which the other runs do not need.
     from ethereum.conftest import start_anvil, stop_anvil
     from ethereum_adapter.conftest import HERE, make_world

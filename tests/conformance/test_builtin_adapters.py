@@ -23,20 +23,16 @@ import yaml
 
 from vcgate.conformance_tests import ConformanceRun, catalogue, run_conformance
 
-from .builtin_ledgers import fabric_ledger
+from .builtin_ledgers import ethereum_ledger, fabric_ledger
 
 #: Adapter name -> factory(tmp folder) -> context manager yielding the configuration file (its ledger running
 #: until the ``with`` block ends).
 CONFIGS: dict[str, Callable[[Path], AbstractContextManager[Path]]] = {
+    "ethereum": ethereum_ledger,
     "fabric": fabric_ledger,
 }
 #: Built-ins whose conformance configuration is still to be written, and where that happens.
 PENDING: dict[str, str] = {
-    "ethereum": (
-        "issue 5: on the tests/ethereum_adapter chain every case passes but EVD-005: the checker does not bind "
-        "proofMaterial ethereum.observed (head number, hash, confirmations), ethereum.log.logIndex, event ABI "
-        "internalType, uri"
-    ),
     "plain-ledger": "issue 3: needs a running plain-ledger service and its log key as anchor",
     "remote": "needs an adapter served over the remote protocol (vcgate adapters serve NAME) to point at",
 }

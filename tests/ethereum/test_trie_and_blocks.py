@@ -21,7 +21,13 @@ from vcgate.adapters.ethereum import (
     keccak256,
     verify_trie_proof,
 )
-from vcgate.adapters.ethereum._trie import EMPTY_TRIE_ROOT, TrieProofError, build_index_trie, index_trie_proof
+from vcgate.adapters.ethereum._trie import (
+    EMPTY_TRIE_ROOT,
+    ProofNodes,
+    TrieProofError,
+    build_index_trie,
+    index_trie_proof,
+)
 from vcgate.canonical_schema import InputError
 
 from .conftest import DEV_KEYS
@@ -59,6 +65,42 @@ def test_tampered_or_missing_node_does_not_verify() -> None:
         verify_trie_proof(root, rlp.encode(7), proof[:1])
     # The proof of item 7 does not prove item 8's value.
     assert verify_trie_proof(root, rlp.encode(7), proof) != values[8]
+
+
+def test_proof_must_be_exactly_the_path() -> None:
+    """Every node a proof carries is used by the walk, in order: an unused node would travel in evidence
+    unchecked (conformance EVD-005). Embedded nodes may be listed in place (the trie package does) or left out."""
+    values = [bytes([i]) * 40 for i in range(40)]
+    root, built = build_index_trie(values)
+    proof = index_trie_proof(built, 7)
+    other = index_trie_proof(built, 30)
+    assert verify_trie_proof(root, rlp.encode(7), proof) == values[7]
+    # A node appended, a node listed twice, the nodes reversed.
+    for forged in ([*proof, other[-1]], [*proof, proof[-1]], proof[::-1]):
+        with pytest.raises(TrieProofError, match="not exactly the path"):
+            verify_trie_proof(root, rlp.encode(7), forged)
+    # Pooled proofs (the storage slots of one account) share nodes; a tampered copy of a shared node is not
+    # rescued by the other proof's intact copy.
+    tampered_root = proof[0][:-1] + bytes([proof[0][-1] ^ 1])
+    pool = ProofNodes([[tampered_root, *proof[1:]], other])
+    with pytest.raises(TrieProofError, match="not exactly the path"):
+        verify_trie_proof(root, rlp.encode(7), [tampered_root, *proof[1:]], nodes=pool)
+    assert verify_trie_proof(root, rlp.encode(30), other, nodes=pool) == values[30]
+    # Small values make embedded leaves: both spellings verify, a wrong embedded node does not.
+    small = [bytes([i + 1]) for i in range(20)]
+    small_root, small_built = build_index_trie(small)
+    reference = HexaryTrie({})
+    for i, value in enumerate(small):
+        reference[rlp.encode(i)] = value
+    listed = [rlp.encode(node) for node in reference.get_proof(rlp.encode(3))]
+    omitted = index_trie_proof(small_built, 3)
+    assert len(listed) == len(omitted) + 1
+    assert verify_trie_proof(small_root, rlp.encode(3), listed) == small[3]
+    assert verify_trie_proof(small_root, rlp.encode(3), omitted) == small[3]
+    with pytest.raises(TrieProofError, match="not exactly the path"):
+        verify_trie_proof(small_root, rlp.encode(3), [*listed[:-1], rlp.encode([b"\x20", b"\x09"])])
+    with pytest.raises(TrieProofError, match="not exactly the path"):
+        verify_trie_proof(EMPTY_TRIE_ROOT, rlp.encode(0), [proof[0]])
 
 
 @settings(max_examples=40, deadline=None)

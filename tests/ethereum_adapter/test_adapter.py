@@ -20,10 +20,10 @@ from vcgate.adapters.ethereum import (
     keccak256,
 )
 from vcgate.adapters.sdk import Cursor, SourceRecord, TranslationError, check_replay, load_adapter
-from vcgate.canonical_schema import validate
+from vcgate.canonical_schema import InputError, validate
 from vcgate.gateway import DidResolver, IssuingService, Policy, Verifier
 
-from .conftest import CHAIN_ID, IPR_CREDENTIAL, LATER, World, licence
+from .conftest import CHAIN_ID, HERE, IPR_CREDENTIAL, LATER, World, licence
 
 pytestmark = pytest.mark.server
 
@@ -369,8 +369,11 @@ def test_finality_holds_back_recent_blocks(world: World, synced: dict[str, Sourc
         "mode": "confirmations",
         "required": head - first.ledger_height,
         "headNumber": head,
+        "headHash": world.d.w3.eth.get_block(head)["hash"].to_0x_hex(),
         "observedConfirmations": head - first.ledger_height,
     }
+    # The head observed is recorded in finality only: proofMaterial holds proven values (docs/ethereum.md).
+    assert "observed" not in chain[0].proof_material["ethereum"]
 
 
 def test_node_down_is_a_typed_error_never_invalid(world: World, synced: dict[str, SourceRecord]) -> None:
@@ -401,3 +404,157 @@ def test_deployed_registry_runs_the_committed_bytecode(world: World) -> None:
 
     code = "0x" + bytes(world.d.w3.eth.get_code(world.registry.address)).hex()
     assert code == anchor_registry_artifact()["deployedBytecode"]
+
+
+# -- every value of proofMaterial is bound (conformance EVD-005) ------------------------------------------------
+
+
+def _leaves(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any]]:
+    if isinstance(value, dict):
+        return [leaf for key in value for leaf in _leaves(value[key], (*path, key))]
+    if isinstance(value, list):
+        return [leaf for i, item in enumerate(value) for leaf in _leaves(item, (*path, i))]
+    return [] if value is None else [(path, value)]
+
+
+def _changed(value: Any) -> Any:
+    """Another value of the same kind: a boolean flipped, an integer + 1, one hex digit (or letter) of a string
+    changed in the middle."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    i = len(value) // 2
+    digits = "0123456789abcdef"
+    c = value[i].lower()
+    new = digits[(digits.index(c) + 1) % 16] if c in digits else ("b" if c != "b" else "c")
+    return value[:i] + (new.upper() if value[i].isupper() else new) + value[i + 1 :]
+
+
+def _set(value: dict[str, Any], path: tuple[str | int, ...], new: Any) -> dict[str, Any]:
+    out = copy.deepcopy(value)
+    cursor: Any = out
+    for key in path[:-1]:
+        cursor = cursor[key]
+    cursor[path[-1]] = new
+    return out
+
+
+def test_every_proof_material_value_is_bound(world: World, synced: dict[str, SourceRecord]) -> None:
+    """Each scalar of each kind's proofMaterial, changed on its own, makes the evidence check fail: nothing in it
+    is a claim the checker leaves unchecked (the head observed and the block-wide log index are not in it)."""
+    adapter = world.adapter()
+    kinds: set[str] = set()
+    for record in (r for r in synced.values() if _translatable(r)):
+        credential = adapter.translate(record).to_json()
+        assert check(world, credential).status == "verified", record.locator
+        material = evidence_of(credential)["proofMaterial"]
+        kinds.add(material["kind"])
+        assert "observed" not in material.get("ethereum", {})
+        assert "logIndex" not in material.get("ethereum", {}).get("log", {})
+        for path, value in _leaves(material):
+            tampered = copy.deepcopy(credential)
+            evidence_of(tampered)["proofMaterial"] = _set(material, path, _changed(value))
+            result = check(world, tampered)
+            assert result.status == "invalid", (record.locator, path, result.to_json())
+    assert kinds == {"eas-attestation", "eas-offchain", "contract-event", "anchored-credential"}
+
+
+def test_every_revocation_proof_value_is_bound(world: World, synced: dict[str, SourceRecord]) -> None:
+    (revocation,) = [r for r in synced.values() if r.kind == "revocation"]
+    material = dict(revocation.proof_material)
+    ledger = f"eip155:{CHAIN_ID}"
+    assert check_revocation(material, world.anchor(), ledger_id=ledger, at=LATER)[0].status == "verified"
+    for path, value in _leaves(material):
+        result, revocation_time = check_revocation(
+            _set(material, path, _changed(value)), world.anchor(), ledger_id=ledger, at=LATER
+        )
+        assert result.status == "invalid", (path, result.to_json())
+        assert revocation_time is None
+
+
+def test_unproven_claims_in_proof_material_are_refused(world: World, synced: dict[str, SourceRecord]) -> None:
+    """The builder's observation of the head and the block-wide log index (both in the ledger layer's evidence,
+    neither proven offline) and members a kind does not have are refused, not ignored."""
+    credential = world.adapter().translate(synced[uid_locator(world.licence_uids[0])]).to_json()
+    ethereum = evidence_of(credential)["proofMaterial"]["ethereum"]
+    head = world.d.w3.eth.get_block("latest")
+    additions: list[tuple[tuple[str, ...], Any]] = [
+        (
+            ("ethereum", "observed"),
+            {
+                "headNumber": head["number"],
+                "headHash": head["hash"].to_0x_hex(),
+                "confirmations": head["number"] - ethereum["blockNumber"],
+            },
+        ),
+        (("ethereum", "log", "logIndex"), 0),
+        (("note",), "checked by nobody"),
+    ]
+    for path, value in additions:
+        tampered = copy.deepcopy(credential)
+        target = evidence_of(tampered)["proofMaterial"]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        result = check(world, tampered)
+        assert result.status == "invalid", path
+        assert codes(result) == {"ethereum.evidence_malformed"}, path
+        assert path[-1] in result.problems[0].detail
+
+    (revocation,) = [r for r in synced.values() if r.kind == "revocation"]
+    material = copy.deepcopy(dict(revocation.proof_material))
+    material["ethereum"]["observed"] = additions[0][1]
+    result, _ = check_revocation(material, world.anchor(), ledger_id=f"eip155:{CHAIN_ID}", at=LATER)
+    assert codes(result) == {"ethereum.evidence_malformed"}
+
+
+def test_event_abi_must_be_in_canonical_form(world: World, synced: dict[str, SourceRecord]) -> None:
+    (record,) = [r for r in synced.values() if r.proof_material.get("kind") == "contract-event"]
+    abi = json.loads((HERE / "contracts" / "TrademarkRegistry.json").read_text())["abi"]
+    entry = next(e for e in abi if e.get("type") == "event" and e["name"] == "TrademarkRecorded")
+    assert any("internalType" in i for i in entry["inputs"])  # solc writes it; the evidence drops it
+    credential = world.adapter().translate(record).to_json()
+    carried = evidence_of(credential)["proofMaterial"]["event"]
+    assert carried == {
+        "type": "event",
+        "name": "TrademarkRecorded",
+        "anonymous": False,
+        "inputs": [{"name": i["name"], "type": i["type"], "indexed": i["indexed"]} for i in entry["inputs"]],
+    }
+    tampered = copy.deepcopy(credential)
+    evidence_of(tampered)["proofMaterial"]["event"] = entry
+    result = check(world, tampered)
+    assert result.status == "invalid"
+    assert codes(result) == {"ethereum.abi_not_canonical"}
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("proofMaterial", "https://acme.example/licences/018.json"), ("proofMaterial", None), ("recordUri", "x:y")],
+)
+def test_anchored_uri_is_bound_to_the_event(
+    world: World, synced: dict[str, SourceRecord], where: str, value: str | None
+) -> None:
+    (record,) = [r for r in synced.values() if r.proof_material.get("kind") == "anchored-credential"]
+    credential = world.adapter().translate(record).to_json()
+    tampered = copy.deepcopy(credential)
+    target = evidence_of(tampered)["proofMaterial"] if where == "proofMaterial" else evidence_of(tampered)
+    key = "uri" if where == "proofMaterial" else "recordUri"
+    if value is None:
+        del target[key]
+    else:
+        target[key] = value
+    result = check(world, tampered)
+    assert result.status == "invalid"
+    assert codes(result) == {"ethereum.uri_mismatch"}
+
+
+def test_fetch_a_revocation(world: World, synced: dict[str, SourceRecord]) -> None:
+    """fetch() serves every locator records() lists, the eas-revocation ones included."""
+    adapter = world.adapter()
+    locator = f"eas-revocation/0x{world.revoked_uid.hex()}"
+    fetched = adapter.fetch(locator)
+    assert fetched == synced[locator]
+    with pytest.raises(InputError, match="is not revoked"):
+        adapter.fetch(f"eas-revocation/0x{world.licence_uids[0].hex()}")
