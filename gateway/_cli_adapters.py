@@ -37,6 +37,7 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import InputError, VcgateError
 
+from ._cli_register import register_adapter
 from ._issuing import IssuingError, IssuingService
 from ._keys import KeyPair
 
@@ -442,6 +443,12 @@ def sync_adapter(
     if error is not None:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_INVALID if run.failures else EXIT_OK)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# register (a client of a gateway's POST /adapters; the command lives in _cli_register)
+
+adapters_app.command("register")(register_adapter)
 
 
 # ----------------------------------------------------------------------------------------------------------------

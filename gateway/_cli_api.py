@@ -6,11 +6,9 @@ opened or written); 64 usage (bad arguments, an unreadable key file).
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +16,10 @@ from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+from ._cli_common import EXIT_INVALID
+from ._cli_common import fail as _fail
+from ._cli_common import print_json as _print_json
+from ._cli_common import usage_error as _usage
 
 clients_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of the HTTP API (each belongs to a party DID).")
 
@@ -29,20 +30,6 @@ DatabaseOption = Annotated[
     str | None,
     typer.Option("--database", help="Database URL (default: $VCGATE_DATABASE_URL, else sqlite:///vcgate.sqlite)."),
 ]
-
-
-def _usage(message: str) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 def _registry(database: str | None) -> Any:

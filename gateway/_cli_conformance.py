@@ -18,7 +18,8 @@ from vcgate.adapters.sdk import load_adapter
 from vcgate.canonical_schema import VcgateError
 from vcgate.conformance_tests import REPORT_FILES, parse_target, run_conformance
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+
 _PYTEST_USAGE = 4
 
 conformance_app = typer.Typer(no_args_is_help=True, help="The conformance suite (adapters and VC-API endpoints).")

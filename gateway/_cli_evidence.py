@@ -22,9 +22,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -45,29 +44,14 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK
+from ._cli_common import instant_or_now as _instant
+from ._cli_common import usage_error as _usage
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Ledger evidence carried by credentials.")
 
 _out = Console(emoji=False, highlight=False)
 _err = Console(stderr=True, emoji=False, highlight=False)
-
-
-def _usage(message: str) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _instant(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        _usage(f"--at {value!r} is not an ISO-8601 date-time")
-    if instant.tzinfo is None:
-        _usage(f"--at {value!r} needs a timezone (e.g. 2026-01-01T00:00:00Z)")
-    return instant
 
 
 def load_anchors(path: Path) -> dict[str, Mapping[str, Any]]:

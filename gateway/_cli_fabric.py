@@ -32,7 +32,7 @@ from vcgate.adapters.fabric import (
     read_blocks,
 )
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 fabric_app = typer.Typer(no_args_is_help=True, help="Hyperledger Fabric blocks: decode and verify offline.")
 

@@ -9,11 +9,10 @@ whose adapter is not installed as a plugin.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -23,6 +22,11 @@ from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
+from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
+from ._cli_common import fail as _fail
+from ._cli_common import parse_instant as _instant
+from ._cli_common import print_json as _print_json
+from ._cli_common import usage_error as _usage
 from ._dids import DidResolver
 from ._jobs import (
     InlineExecutor,
@@ -46,7 +50,6 @@ from ._policy import Policy
 from ._reports import build_report, render_html, sign_report
 from ._store import Store
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 VERDICT_EXIT = {"authorized": 0, "not_authorized": 1, "undetermined": 2}
 COLOURS = {"authorized": "green", "not_authorized": "red", "undetermined": "yellow"}
 
@@ -63,32 +66,6 @@ CheckersOption = Annotated[
     str | None, typer.Option("--checkers", help="MODULE:FUNCTION returning extra evidence checkers by ledger kind.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine output (JSON).")]
-
-
-def _usage(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _instant(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        _usage(f"{name} {value!r} is not an ISO-8601 date-time")
-    if t.tzinfo is None:
-        _usage(f"{name} {value!r} needs a timezone")
-    return t.astimezone(UTC)
 
 
 def _store(db: str | None) -> Store:

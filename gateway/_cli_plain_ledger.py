@@ -42,7 +42,9 @@ from vcgate.adapters.plain_ledger import (
 )
 from vcgate.canonical_schema import VcgateError
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
+from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._cli_common import print_json as _print_json
+
 DEFAULT_DB = "plain-ledger.sqlite"
 
 plain_ledger_app = typer.Typer(no_args_is_help=True, help="The plain ledger: a signed, append-only transparency log.")
@@ -68,10 +70,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 def _fail(code: int, message: str) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 def _log_key_path(db: str, log_key: Path | None) -> Path:

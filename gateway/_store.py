@@ -558,6 +558,15 @@ class Store:
             for r in rows
         ]
 
+    def remove_adapter(self, name: str) -> bool:
+        """Stop syncing adapter ``name`` (a deactivated registration); its stored credentials stay. Returns whether
+        it was registered."""
+        with self.db.transaction() as conn:
+            removed = conn.execute(delete(adapters_table).where(adapters_table.c.name == name)).rowcount
+            if removed:
+                self._bump(conn)
+        return bool(removed)
+
     def set_cursor(self, name: str, cursor: Any) -> None:
         """Remember how far ``vcgate sync`` has read adapter ``name``."""
         with self.db.transaction() as conn:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 import typer.exceptions
@@ -21,6 +20,8 @@ from vcgate.canonical_schema import VcgateError
 
 from ._cli_adapters import adapters_app
 from ._cli_api import clients_app, serve
+from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
+from ._cli_common import instant_or_now as parse_instant
 from ._cli_conformance import conformance_app
 from ._cli_evidence import evidence_app
 from ._cli_fabric import fabric_app
@@ -32,8 +33,6 @@ from ._keys import KeyPair
 from ._policy import Policy
 from ._proofs import SUITES, sign
 from ._verify import Verifier
-
-EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -57,36 +56,12 @@ out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)
 
 
-def usage_error(message: str) -> NoReturn:
-    """Print a usage error and exit 64."""
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(EXIT_USAGE)
-
-
-def parse_instant(value: str | None) -> datetime:
-    """An ISO-8601 instant with timezone (``Z`` allowed); now (UTC) when omitted."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        usage_error(f"--at {value!r} is not an ISO-8601 date-time")
-    if t.tzinfo is None:
-        usage_error(f"--at {value!r} needs a timezone (e.g. 2026-01-01T00:00:00Z)")
-    return t
-
-
 def read_input(path: str) -> bytes:
     """Read a file argument (``-`` for standard input)."""
     try:
         return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         usage_error(f"cannot read {path}: {exc.strerror}")
-
-
-def print_json(value: Any) -> None:
-    """Machine output: compact-indented JSON on stdout."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 @keys_app.command("generate")

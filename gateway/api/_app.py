@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qsl, unquote_plus
 
 import anyio.to_thread
@@ -61,6 +61,9 @@ from ._problems import PROBLEM_MEDIA_TYPE, ApiError, install_problem_handlers
 from ._records import CredentialStore, DuplicateCredentialError, Exchange
 from ._settings import ApiSettings, GatewayIdentity
 from ._status_lists import GatewayStatusListFetcher, StatusListConflictError, StatusLists
+
+if TYPE_CHECKING:
+    from ._wiring import WiringSettings
 
 log = logging.getLogger("vcgate.api")
 
@@ -684,6 +687,10 @@ def _presentations_router() -> APIRouter:
         )
         if submission_id is None:
             raise ApiError(409, "CHALLENGE_USED", "Challenge used", "each challenge is accepted once")
+        # Index them in the jobs store too, so jobs and /links find them (verified again in full when used).
+        from ._jobs_routes import index_submission
+
+        index_submission(request, submission_id, [(cid, original) for cid, original, _ in stored])
         return _json(
             {
                 "submissionId": submission_id,
@@ -900,8 +907,12 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
-    """The gateway's ASGI application for ``settings`` (opens, and by default migrates, the database)."""
+def create_app(settings: ApiSettings, *, wiring: WiringSettings | None = None) -> FastAPI:
+    """The gateway's ASGI application for ``settings`` (opens, and by default migrates, the database).
+
+    ``wiring`` configures the ``/jobs``, ``/sync``, ``/parties``, ``/links`` and ``/adapters`` routes (default: from
+    ``VCGATE_API_*`` variables, :meth:`WiringSettings.from_env`).
+    """
     ctx = _build_context(settings)
     app = FastAPI(
         title="vcgate gateway API",
@@ -916,6 +927,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(_credentials_router())
     app.include_router(_presentations_router())
     app.include_router(_public_router())
+    # Imported here: the wired routers use this module's auth and response helpers.
+    from ._wiring import install_wiring
+
+    install_wiring(app, ctx, wiring)
     app.openapi = _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     app.add_middleware(
         RequestGuard,
