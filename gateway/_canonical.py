@@ -57,6 +57,34 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
     plain PyLD byte for byte.
     """
 
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        # During expansion (no local context being defined) the result depends only on the immutable active
+        # context, the value and the flags; memoise it per active context id. Context processing (local_ctx given)
+        # has side effects and always goes through PyLD.
+        if local_ctx is not None or not isinstance(value, str):
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        uid = active_ctx.get("_uuid") if isinstance(active_ctx, (dict, frozendict)) else None
+        if uid is None:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (uid, value, base, vocab)
+        try:
+            return _IRI_MEMO[key]
+        except KeyError:
+            pass
+        result = super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        if len(_IRI_MEMO) >= _IRI_MEMO_SIZE:
+            _IRI_MEMO.clear()  # bounded: hostile documents full of distinct IRIs cannot grow it without limit
+        _IRI_MEMO[key] = result
+        return result
+
     def _process_context(
         self,
         active_ctx: Any,
@@ -107,6 +135,8 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
         return result
 
 
+_IRI_MEMO: dict[Any, Any] = {}
+_IRI_MEMO_SIZE = 100_000
 _CONTEXT_MEMO: OrderedDict[Any, Any] = OrderedDict()
 _CONTEXT_MEMO_SIZE = 20_000
 _MEMO_LOCK = Lock()
@@ -176,7 +206,17 @@ def _resolver_for(loader: Callable[..., Any]) -> Any:
     return resolver
 
 
-class _Rdfc10Sha384(URDNA2015):  # type: ignore[misc]  # pyld ships no type hints, so URDNA2015 is Any
+class _Rdfc10(URDNA2015):  # type: ignore[misc]  # pyld ships no type hints, so URDNA2015 is Any
+    """RDFC-1.0 (URDNA2015) without a deep copy per blank-node component: a component is a flat ``{type, value}``
+    dict, so a shallow copy is the same and ~10% of canonicalization time is saved."""
+
+    def modify_first_degree_component(self, id_: str, component: dict[str, Any], key: str) -> dict[str, Any]:
+        if component["type"] != "blank node":
+            return component
+        return {**component, "value": "_:a" if component["value"] == id_ else "_:z"}
+
+
+class _Rdfc10Sha384(_Rdfc10):
     # RDFC-1.0 §4.4 lets the hash algorithm be chosen; VC-DI-ECDSA §3 ("canon-and-hash") requires SHA-384 for P-384
     # keys. It changes the blank node labels, so the N-Quads differ from the SHA-256 ones whenever the document has
     # more than one blank node.
@@ -206,7 +246,7 @@ def rdfc(
         rdf_opts = dict(options)
         del rdf_opts["format"]
         dataset = processor.to_rdf(dict(document), rdf_opts)
-        canonicalizer = _Rdfc10Sha384() if hash_algorithm == "sha384" else URDNA2015()
+        canonicalizer = _Rdfc10Sha384() if hash_algorithm == "sha384" else _Rdfc10()
         nquads = canonicalizer.main(dataset, options)
     except RecursionError:
         raise CanonicalizationError("document nested too deeply", code="INPUT_TOO_DEEP") from None
