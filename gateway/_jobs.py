@@ -659,6 +659,12 @@ def sync(
             signing = getattr(adapter, "signing", None)
             partner_issue = getattr(adapter, "issue", None) if callable(signing) and signing() is not None else None
             for page in adapter.records(since):
+                keep_through = getattr(page, "keep_through", None)
+                if isinstance(keep_through, int):
+                    # The adapter saw a reorg (Ethereum's RewindPage): what came from above the rewind height is gone.
+                    counts["rewound"] = counts.get("rewound", 0) + store.drop_above(
+                        reg.name, info.ledger_id, keep_through
+                    )
                 docs: list[dict[str, Any]] = []
                 for record in page.records:
                     height = max(height, record.ledger_height)

@@ -370,6 +370,33 @@ class Store:
                 changed += 1
         return changed
 
+    def drop_above(self, source: str, ledger_id: str, height: int) -> int:
+        """A reorg: remove credentials stored from ``source`` whose evidence on ``ledger_id`` lies above ``height``
+        (and their index rows). Returns how many were removed; survivors come again with the same ids."""
+        removed: list[str] = []
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                select(credentials_table.c.id, credentials_table.c.document).where(credentials_table.c.source == source)
+            )
+            for cid, body in rows:
+                try:
+                    evidence = json.loads(body).get("evidence") or []
+                    heights = [
+                        int(e["ledgerHeight"])
+                        for e in evidence
+                        if isinstance(e, dict) and e.get("ledgerId") == ledger_id and "ledgerHeight" in e
+                    ]
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue
+                if heights and max(heights) > height:
+                    removed.append(cid)
+            for cid in removed:
+                conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
+                conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
+            if removed:
+                self._bump(conn)
+        return len(removed)
+
     def credential(self, credential_id: str) -> StoredCredential | None:
         """The stored credential with this id."""
         found = self.credentials([credential_id])

@@ -150,3 +150,42 @@ def test_generic_sync_command_drops_credentials_a_reorg_removed(
     files = sorted(p.name for p in out.glob("*.json") if not p.name.startswith((".", "revocations")))
     numbers = sorted(json.loads((out / f).read_text())["credentialSubject"]["licenseId"] for f in files)
     assert numbers == ["ACME-LIC-2026-001", "ACME-LIC-2026-003"]
+
+
+def test_store_sync_drops_credentials_a_reorg_removed(chain: tuple[AnvilNode, Deployment], tmp_path: Path) -> None:
+    # `vcgate sync` (the gateway store) honours RewindPage too: the doomed licence leaves the store and its index.
+    from datetime import UTC, datetime
+
+    from vcgate.gateway import KeyPair
+    from vcgate.gateway._jobs import sync
+    from vcgate.gateway._store import Store
+
+    node, d = chain
+    maker = "did:web:summit-garment.example.com"
+    schema = d.register_schema(IP_LICENCE_SCHEMA)
+    attest(d, schema, licence(1, maker))
+    node.rpc("anvil_mine", ["0x2"])
+    snapshot = node.rpc("evm_snapshot")
+    attest(d, schema, licence(2, maker))
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        store.register_adapter("eth", "ethereum", config(node, d, tmp_path))
+        partner = KeyPair.generate("ed25519", controller="did:web:acme-apparel.example.com")
+
+        def signer(doc: dict[str, Any], created: datetime) -> dict[str, Any]:
+            from vcgate.gateway import sign
+
+            return sign(doc, partner, suite="eddsa-jcs-2022", created=created)
+
+        signers = {"did:web:acme-apparel.example.com": signer}
+        first = sync(store, now=datetime.now(UTC), partner_signers=signers).to_json()
+        assert store.search("ACME-LIC-2026-002"), first
+        node.rpc("evm_revert", [snapshot])
+        attest(d, schema, licence(3, maker))
+        node.rpc("anvil_mine", ["0x3"])
+        second = sync(store, now=datetime.now(UTC), partner_signers=signers).to_json()
+        assert store.search("ACME-LIC-2026-002") == [], second
+        assert store.search("ACME-LIC-2026-001")
+        assert store.search("ACME-LIC-2026-003")
+    finally:
+        store.close()
