@@ -836,8 +836,8 @@ class EthereumAdapter:
     def translate(self, record: SourceRecord) -> Translation:
         """Apply the record's published mapping (pure). Raises ``TranslationError`` naming the record for
         unknown schemas, malformed logs and ABI mismatches, and for revocation records."""
-        content = record.content
         if record.proof_material.get("kind") == "problem":
+            content = record.content
             raise TranslationError(str(content["code"]), str(content["detail"]))
         mapping = self.mapping_for(record)
         uri = record.proof_material.get("uri")
@@ -851,19 +851,17 @@ class EthereumAdapter:
     def mapping_for(self, record: SourceRecord) -> CredentialMapping:
         """The published mapping that applies to ``record``."""
         kind = record.proof_material.get("kind")
-        content = record.content
         if kind in (KIND_EAS, KIND_EAS_OFFCHAIN, KIND_EAS_REVOCATION):
-            source = self._schemas.get(hex_to_bytes(content.get("schema"), what="schema", length=32))
+            source = self._schemas.get(hex_to_bytes(record.content_field("schema"), what="schema", length=32))
             if source is None:
                 raise TranslationError("ETHEREUM_UNKNOWN_SCHEMA", f"record {record.locator}: no mapping for its schema")
             return source.mapping
         if kind == KIND_ANCHORED and self._anchored_mapping is not None:
             return self._anchored_mapping
         if kind == KIND_EVENT:
+            contract, event = record.content_field("contract"), record.content_field("event")
             for event_source in self._events.values():
-                if event_source.address == content.get("contract") and event_source.event.signature == content.get(
-                    "event"
-                ):
+                if event_source.address == contract and event_source.event.signature == event:
                     return event_source.mapping
         raise TranslationError("ETHEREUM_NO_MAPPING", f"record {record.locator}: no configured mapping applies")
 

@@ -16,7 +16,7 @@ from typing import Any
 from vcgate.canonical_schema import InputError
 
 from ._mapping import CredentialMapping, IssuanceMode
-from ._records import SourceRecord, format_datetime, parse_datetime, raw_from_evidence
+from ._records import SourceRecord, copy_json, format_datetime, parse_datetime, raw_from_evidence
 
 EVIDENCE_TYPE = "LedgerEvidence"
 
@@ -153,18 +153,18 @@ class LedgerEvidence:
             out["channel"] = self.channel
         out["locator"] = self.locator
         if self.raw_record is not None:
-            out["rawRecord"] = json.loads(json.dumps(self.raw_record))
+            out["rawRecord"] = copy_json(self.raw_record)
         if self.record_media_type is not None:
             out["recordMediaType"] = self.record_media_type
         out["recordDigest"] = self.record_digest
         if self.record_uri is not None:
             out["recordUri"] = self.record_uri
-        out["proofMaterial"] = json.loads(json.dumps(self.proof_material))
-        out["nativeSigner"] = json.loads(json.dumps(self.native_signer))
+        out["proofMaterial"] = copy_json(self.proof_material)
+        out["nativeSigner"] = copy_json(self.native_signer)
         out["ledgerTime"] = self.ledger_time
         out["ledgerHeight"] = self.ledger_height
         if self.finality is not None:
-            out["finality"] = json.loads(json.dumps(self.finality))
+            out["finality"] = copy_json(self.finality)
         out["mappingId"] = self.mapping_id
         out["mappingDigest"] = self.mapping_digest
         out["issuanceMode"] = self.issuance_mode
@@ -198,8 +198,7 @@ class LedgerEvidence:
             channel=self.channel,
             finality=self.finality,
         )
-        if rebuilt.record_digest() != self.record_digest:
-            raise InputError(
-                f"the raw record's digest {rebuilt.record_digest()} does not match recordDigest {self.record_digest}"
-            )
+        digest = rebuilt.record_digest()
+        if digest != self.record_digest:
+            raise InputError(f"the raw record's digest {digest} does not match recordDigest {self.record_digest}")
         return rebuilt

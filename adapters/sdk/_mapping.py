@@ -31,7 +31,7 @@ from vcgate.canonical_schema import InputError, Problem, canonical_json, json_po
 
 from ._errors import MappingError, TranslationError
 from ._paths import RecordPath
-from ._records import SourceRecord, format_datetime
+from ._records import SourceRecord, copy_json, format_datetime
 
 IssuanceMode = Literal["partner", "witness"]
 
@@ -176,7 +176,12 @@ class _Scope:
 @dataclass(frozen=True, slots=True)
 class _Found:
     value: Any
-    pointer: str  # record pointer of the value (for error messages)
+    at: tuple[str | int, ...]  # where the value sits in the record content (for error messages)
+
+    @property
+    def pointer(self) -> str:
+        # Built only when a transform reports an error: most values are found and never need it.
+        return json_pointer(*self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +196,13 @@ class _PathSource:
 
     def get(self, scope: _Scope, where: str) -> _Found | _Absent:
         found, value, walked = self.path.resolve(scope.current)
-        full = scope.record_pointer(*walked)
         if not found:
-            return _Absent(full, f"the record has no value at path {self.path.text!r}")
-        return _Found(value, full)
+            return _Absent(scope.record_pointer(*walked), f"the record has no value at path {self.path.text!r}")
+        # The scope reads the record's own content (not a copy): copy objects and arrays on the way out so the
+        # credential never shares a container with the record.
+        if isinstance(value, dict | list):
+            value = copy_json(value)
+        return _Found(value, (*scope.pointer, *walked))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +210,7 @@ class _ConstSource:
     value: Any
 
     def get(self, scope: _Scope, where: str) -> _Found | _Absent:
-        return _Found(json.loads(json.dumps(self.value)), "")
+        return _Found(copy_json(self.value), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +236,9 @@ class _LedgerSource:
             value = record.native_signer.get(self.fact.split(".", 1)[1])
         if value is None:
             return _Absent("", f"the record has no ledger fact {self.fact!r}")
-        return _Found(value, "")
+        if isinstance(value, dict | list):  # a signer entry may be structured; never share it with the record
+            value = copy_json(value)
+        return _Found(value, ())
 
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -264,9 +274,10 @@ class _TemplateSource:
                 out.append(part)
                 continue
             found, value, walked = part.resolve(scope.current)
-            full = scope.record_pointer(*walked)
             if not found:
-                return _Absent(full, f"the record has no value at path {part.text!r} used by the template")
+                return _Absent(
+                    scope.record_pointer(*walked), f"the record has no value at path {part.text!r} used by the template"
+                )
             if isinstance(value, bool):
                 out.append("true" if value else "false")
             elif isinstance(value, str | int | float):
@@ -276,10 +287,10 @@ class _TemplateSource:
                     "MAPPING_VALUE_INVALID",
                     f"template placeholder {{{part.text}}} needs a string, number or boolean, "
                     f"found {type(value).__name__}",
-                    record_pointer=full,
+                    record_pointer=scope.record_pointer(*walked),
                     mapping_pointer=where,
                 )
-        return _Found("".join(out), "")
+        return _Found("".join(out), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +303,7 @@ class _FieldsSource:
             value = spec.evaluate(scope)
             if value is not MISSING:
                 out[name] = value
-        return _Found(out, scope.record_pointer())
+        return _Found(out, scope.pointer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +312,7 @@ class _ArrayListSource:
 
     def get(self, scope: _Scope, where: str) -> _Found | _Absent:
         values = [spec.evaluate(scope) for spec in self.items]
-        return _Found([v for v in values if v is not MISSING], scope.record_pointer())
+        return _Found([v for v in values if v is not MISSING], scope.pointer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +338,7 @@ class _ArrayEachSource:
             item = self.each.evaluate(base.at(element, i))
             if item is not MISSING:
                 out.append(item)
-        return _Found(out, full)
+        return _Found(out, (*scope.pointer, *walked))
 
 
 _Source = (
@@ -356,9 +367,9 @@ class _Lookup:
                 mapping_pointer=where + "/lookup",
             )
         if key in self.table:
-            return json.loads(json.dumps(self.table[key]))
+            return copy_json(self.table[key])
         if self.default is not _NO_DEFAULT:
-            return json.loads(json.dumps(self.default))
+            return copy_json(self.default)
         raise TranslationError(
             "MAPPING_LOOKUP_MISSING",
             f"value {key!r} is not in the lookup table and the lookup has no default",
@@ -532,7 +543,7 @@ class _Spec:
         got = self.source.get(scope, self.pointer)
         if isinstance(got, _Absent):
             if self.default is not _NO_DEFAULT:
-                return json.loads(json.dumps(self.default))
+                return copy_json(self.default)
             if self.optional:
                 return MISSING
             raise TranslationError(
@@ -856,7 +867,8 @@ class CredentialMapping:
 
         Raises :class:`TranslationError` when the record does not fit the mapping.
         """
-        scope = _Scope(record, record.content, ())
+        # The record's own content, read without copying it whole: sources copy what they take (``_PathSource``).
+        scope = _Scope(record, record._content, ())
         c = self._compiled
         if c.issuer is None:
             if witness is None:

@@ -61,7 +61,43 @@ def parse_datetime(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _json_copy(value: Any, what: str) -> Any:
+class _NotPlainJsonError(Exception):
+    """Raised inside :func:`_clone` when a value is not plain JSON (the caller falls back to a JSON round trip)."""
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _clone(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlainJsonError
+            out[key] = item if type(item) in _JSON_SCALARS else _clone(item)
+        return out
+    if kind is list:
+        return [item if type(item) in _JSON_SCALARS else _clone(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    raise _NotPlainJsonError
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value, equal to ``json.loads(json.dumps(value))`` but about three times faster.
+
+    Plain JSON (dicts with string keys, lists, str, int, float, bool, None: immutable leaves are shared, every
+    container is new) is copied directly; anything else (tuples, subclasses, non-string keys, cycles) takes the
+    JSON round trip, so results and errors stay those of the round trip.
+    """
+    try:
+        return _clone(value)
+    except (_NotPlainJsonError, RecursionError):
+        return json.loads(json.dumps(value))
+
+
+def _json_copy_canonical(value: Any, what: str) -> tuple[Any, bytes]:
     # A round trip through JSON both proves the value is JSON and detaches it from the caller's objects.
     try:
         copied = json.loads(json.dumps(value, allow_nan=False))
@@ -70,10 +106,14 @@ def _json_copy(value: Any, what: str) -> Any:
     # Credentials are hashed and signed as RFC 8785 JSON, which (like I-JSON, RFC 7493) has no integers beyond
     # 2^53: ledger values such as uint256 amounts must travel as strings.
     try:
-        canonical_json(copied)
+        canonical = canonical_json(copied)
     except rfc8785.CanonicalizationError as exc:
         raise InputError(f"{what} is not I-JSON: {exc}; write large integers as strings") from None
-    return copied
+    return copied, canonical
+
+
+def _json_copy(value: Any, what: str) -> Any:
+    return _json_copy_canonical(value, what)[0]
 
 
 def decode_content(raw: bytes, media_type: str) -> dict[str, Any]:
@@ -140,7 +180,9 @@ class SourceRecord:
     supersedes: str | None = None
     channel: str | None = None
     finality: Mapping[str, Any] | None = None
+    # Derived once at construction from the validated, private copies above (never handed out without a copy).
     _content: dict[str, Any] = field(init=False, repr=False, compare=False)
+    _digest: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.ledger_id, str) or not _LEDGER_ID.match(self.ledger_id):
@@ -155,15 +197,19 @@ class SourceRecord:
         if isinstance(self.raw, bytes | bytearray):
             object.__setattr__(self, "raw", bytes(self.raw))
             content = decode_content(bytes(self.raw), self.media_type)
+            digested = bytes(self.raw)
         elif isinstance(self.raw, Mapping):
             if self.media_type != "application/json":
                 raise InputError("a record given as a JSON object must have media type application/json")
-            copied = _json_copy(dict(self.raw), "raw record")
+            copied, digested = _json_copy_canonical(dict(self.raw), "raw record")
             object.__setattr__(self, "raw", copied)
-            content = copied
+            # A copy of its own: ``raw`` is public, and the cached content and digest must not follow edits to it.
+            content = copy_json(copied)
         else:
             raise InputError("raw record must be a JSON object or bytes with a media type")
         object.__setattr__(self, "_content", content)
+        # The digest covers the exact ledger bytes, or the RFC 8785 form the I-JSON check above already produced.
+        object.__setattr__(self, "_digest", "sha256:" + hashlib.sha256(digested).hexdigest())
         if not isinstance(self.native_signer, Mapping) or not isinstance(self.native_signer.get("kind"), str):
             raise InputError("native signer must be an object with a 'kind' (e.g. ethereum-address, fabric-msp)")
         object.__setattr__(self, "native_signer", _json_copy(dict(self.native_signer), "native signer"))
@@ -188,7 +234,13 @@ class SourceRecord:
     def content(self) -> dict[str, Any]:
         """The record as the JSON object a mapping reads (decoded from ``raw`` bytes when needed). A fresh
         copy."""
-        return json.loads(json.dumps(self._content))  # type: ignore[no-any-return]  # json.loads returns Any
+        copied: dict[str, Any] = copy_json(self._content)
+        return copied
+
+    def content_field(self, name: str) -> Any:
+        """One top-level field of :attr:`content` (a copy; ``None`` when absent), without copying the whole
+        record: for adapters that pick a mapping by a field such as a schema id."""
+        return copy_json(self._content.get(name))
 
     @property
     def raw_bytes(self) -> bytes | None:
@@ -198,8 +250,7 @@ class SourceRecord:
     def record_digest(self) -> str:
         """``sha256:<hex>`` of the raw bytes, or of the RFC 8785 canonical JSON when the record is a JSON
         object."""
-        data = self.raw if isinstance(self.raw, bytes) else canonical_json(self._content)
-        return "sha256:" + hashlib.sha256(data).hexdigest()
+        return self._digest
 
     def encoded_raw(self) -> Any:
         """The raw record as evidence carries it: the JSON object itself, or base64url text of the bytes."""
