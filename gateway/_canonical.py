@@ -9,6 +9,7 @@ for the RDFC suites.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections import OrderedDict
@@ -22,7 +23,14 @@ from frozendict import frozendict
 from pyld import jsonld
 from pyld.canon import URDNA2015
 
-from vcgate.canonical_schema import ContextNotAllowedError, Problem, VcgateError, canonical_json, document_loader
+from vcgate.canonical_schema import (
+    ContextNotAllowedError,
+    Problem,
+    VcgateError,
+    canonical_json,
+    document_loader,
+    pinned_contexts,
+)
 
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
 
@@ -104,6 +112,8 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
             local_key: Any = local_ctx
         elif isinstance(local_ctx, list) and all(isinstance(x, str) for x in local_ctx):
             local_key = tuple(local_ctx)
+        elif (pinned_key := _pinned_local_key(local_ctx)) is not None:
+            local_key = pinned_key
         else:
             try:
                 local_key = json.dumps(local_ctx, sort_keys=True, default=dict)
@@ -135,6 +145,46 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
         return result
 
 
+def _pinned_dict_ids() -> frozenset[int]:
+    global _PINNED_DOCUMENTS
+    # hold the documents here too, so none of these ids can be reused by another object while this set exists
+    _PINNED_DOCUMENTS = tuple(p.document for p in pinned_contexts().values())
+    found: set[int] = set()
+    stack: list[Any] = list(_PINNED_DOCUMENTS)
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            found.add(id(cur))
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+    return frozenset(found)
+
+
+def _pinned_local_key(local_ctx: Any) -> str | None:
+    # Type-scoped contexts are objects inside the pinned context documents, which are loaded once per process
+    # (`pinned_contexts` is cached, its files hash-checked) and shared read-only by the loader, PyLD's resolver and
+    # this memo. Their memo key (the sorted JSON text) is therefore computed once per object rather than on every
+    # use (~14 dumps of large scoped contexts per credential, ~6% of an RDFC verification). Any other dict -
+    # e.g. an embedded context from the document, or one from a custom loader - is not in the id set and is dumped
+    # each time as before; the identity check guards against a reused id.
+    global _PINNED_IDS
+    if _PINNED_IDS is None:
+        _PINNED_IDS = _pinned_dict_ids()
+    ident = id(local_ctx)
+    if ident not in _PINNED_IDS:
+        return None
+    hit = _PINNED_KEYS.get(ident)
+    if hit is not None and hit[0] is local_ctx:
+        return hit[1]
+    key = json.dumps(local_ctx, sort_keys=True, default=dict)
+    _PINNED_KEYS[ident] = (local_ctx, key)
+    return key
+
+
+_PINNED_DOCUMENTS: tuple[Any, ...] = ()
+_PINNED_IDS: frozenset[int] | None = None
+_PINNED_KEYS: dict[int, tuple[Any, str]] = {}
 _IRI_MEMO: dict[Any, Any] = {}
 _IRI_MEMO_SIZE = 100_000
 _CONTEXT_MEMO: OrderedDict[Any, Any] = OrderedDict()
@@ -224,6 +274,53 @@ class _Rdfc10Sha384(_Rdfc10):
         return hashlib.sha384()
 
 
+_IMMUTABLE_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _copy_json_value(value: Any, memo: dict[int, Any]) -> Any:
+    # What copy.deepcopy returns for a JSON tree, without its per-object dispatch: immutable scalars are shared (as
+    # deepcopy shares them), plain dicts and lists are copied once each (recorded in ``memo``, so a list referenced
+    # twice is copied once, as deepcopy does); any other type goes through deepcopy itself.
+    cls = value.__class__
+    if cls in _IMMUTABLE_SCALARS:
+        return value
+    if cls is dict or cls is list:
+        done = memo.get(id(value))
+        if done is not None:
+            return done
+        copied: Any
+        if cls is dict:
+            copied = memo[id(value)] = {}
+            for k, v in value.items():
+                if k.__class__ is not str:
+                    k = copy.deepcopy(k, memo)  # as deepcopy does for keys; str keys are shared
+                copied[k] = v if v.__class__ in _IMMUTABLE_SCALARS else _copy_json_value(v, memo)
+        else:
+            copied = memo[id(value)] = []
+            for v in value:
+                copied.append(v if v.__class__ in _IMMUTABLE_SCALARS else _copy_json_value(v, memo))
+        return copied
+    return copy.deepcopy(value, memo)
+
+
+class _JsonTreeInput(dict):  # type: ignore[type-arg]  # a plain JSON object handed to PyLD
+    """The input PyLD copies before expanding it (``JsonLdProcessor.expand`` deep-copies its input).
+
+    ``copy.deepcopy`` walks a JSON tree through its memo and per-type dispatch; for dicts, lists and immutable
+    scalars a direct recursive copy yields an equal, independent tree ≈ 3x faster (~6% of an RDFC verification).
+    PyLD still gets its own copy, so whether it mutates its input does not matter.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        copied: dict[str, Any] = {}
+        memo[id(self)] = copied
+        for k, v in self.items():
+            if k.__class__ is not str:
+                k = copy.deepcopy(k, memo)  # as deepcopy does for keys; str keys are shared
+            copied[k] = v if v.__class__ in _IMMUTABLE_SCALARS else _copy_json_value(v, memo)
+        return copied
+
+
 def rdfc(
     document: Mapping[str, Any],
     loader: Callable[..., Any] | None = None,
@@ -245,7 +342,7 @@ def rdfc(
     try:
         rdf_opts = dict(options)
         del rdf_opts["format"]
-        dataset = processor.to_rdf(dict(document), rdf_opts)
+        dataset = processor.to_rdf(_JsonTreeInput(document), rdf_opts)
         canonicalizer = _Rdfc10Sha384() if hash_algorithm == "sha384" else _Rdfc10()
         nquads = canonicalizer.main(dataset, options)
     except RecursionError:
@@ -266,7 +363,7 @@ def jcs(value: Any) -> bytes:
 # --- strict terms for suites that do not expand (JCS, JOSE) -------------------------------------------------------
 
 _PLACEHOLDER = "urn:vcgate:value"
-_SKELETON_CACHE: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
+_SKELETON_CACHE: OrderedDict[Any, tuple[str, ...]] = OrderedDict()
 _SKELETON_CACHE_SIZE = 4096
 _SKELETON_LOCK = Lock()
 
@@ -284,15 +381,74 @@ def _skeleton(value: Any, key: str | None = None) -> Any:
     return _PLACEHOLDER
 
 
+class _Tag:
+    """A node-kind marker inside shape keys; compared by identity, so no JSON value can equal it."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+_OBJECT, _ARRAY, _LITERAL, _OTHER, _CONTEXT = (_Tag(n) for n in ("object", "array", "literal", "other", "context"))
+_CONTEXT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _shape_key(value: Any) -> Any:
+    # A hashable key equal for two documents exactly when their skeletons (see `_skeleton`) are equal, with key order
+    # kept: built in one walk, with no skeleton copy, JSON text or digest (≈ 3x cheaper than dumping the skeleton).
+    # Node kinds are tagged with identity-compared sentinels so an array can never equal an object or a literal;
+    # non-string keys and non-string values under `type` are tagged with their type and text, since 1 == True == 1.0.
+    if isinstance(value, dict):
+        parts: list[Any] = [_OBJECT]
+        for k, v in value.items():
+            parts.append(k if k.__class__ is str else (_OTHER, repr(k.__class__), repr(k)))
+            if k == "@context":
+                parts.append((_CONTEXT, _CONTEXT_ENCODER.encode(v)))
+            elif isinstance(v, dict):
+                parts.append(_shape_key(v))
+            elif isinstance(v, list):
+                parts.append(_array_shape_key(v, k))
+            elif k == "type" or k == "@type":
+                parts.append(_scalar_shape_key(v, k))
+            else:
+                parts.append(_LITERAL)
+        return tuple(parts)
+    if isinstance(value, list):
+        return _array_shape_key(value, None)
+    return _scalar_shape_key(value, None)
+
+
+def _array_shape_key(value: list[Any], key: Any) -> Any:
+    parts: list[Any] = [_ARRAY]
+    for v in value:
+        if isinstance(v, dict):
+            parts.append(_shape_key(v))
+        elif isinstance(v, list):
+            parts.append(_array_shape_key(v, key))
+        else:
+            parts.append(_scalar_shape_key(v, key))
+    return tuple(parts)
+
+
+def _scalar_shape_key(value: Any, key: Any) -> Any:
+    if key == "type" or key == "@type":
+        return value if value.__class__ is str else (_OTHER, repr(value.__class__), _CONTEXT_ENCODER.encode(value))
+    return _LITERAL
+
+
 def undefined_terms(document: Mapping[str, Any], loader: Callable[..., Any] | None = None) -> tuple[str, ...]:
     """Terms of ``document`` that no context defines (dropped, or expanded under ``issuer-dependent#``).
 
     Cached by the document's shape (keys, nesting, type values, contexts), so verifying many credentials of one
     type expands each shape once.
     """
-    skeleton = _skeleton(dict(document))
     try:
-        key = hashlib.sha256(json.dumps(skeleton, sort_keys=True, separators=(",", ":")).encode()).digest()
+        key = (id(loader), _shape_key(dict(document)))
+        hash(key)
     except (TypeError, ValueError) as exc:
         raise CanonicalizationError(f"not JSON: {exc}", code="JSONLD_INVALID") from None
     with _SKELETON_LOCK:
@@ -300,6 +456,12 @@ def undefined_terms(document: Mapping[str, Any], loader: Callable[..., Any] | No
         if hit is not None:
             _SKELETON_CACHE.move_to_end(key)
             return hit
+    skeleton = _skeleton(dict(document))
+    try:
+        # the same JSON check as before the shape key existed: a skeleton json.dumps rejects is not JSON
+        json.dumps(skeleton, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise CanonicalizationError(f"not JSON: {exc}", code="JSONLD_INVALID") from None
     result = rdfc_expand_terms(skeleton, loader)
     with _SKELETON_LOCK:
         _SKELETON_CACHE[key] = result
