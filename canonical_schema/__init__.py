@@ -4,7 +4,7 @@ credential type, key encodings, problems and the root exception.
 No I/O beyond reading package files.
 """
 
-from ._checks import Check, CheckStatus, OverallStatus, overall_status
+from ._checks import Check, CheckStatus, CheckSummary, OverallStatus, overall_status
 from ._contexts import (
     CANONICAL_CONTEXT,
     CREDENTIALS_V1_URL,
@@ -45,6 +45,7 @@ __all__ = [
     "VCGATE_CONTEXT_URL",
     "Check",
     "CheckStatus",
+    "CheckSummary",
     "ContextNotAllowedError",
     "DecodedPublicKey",
     "InputError",

@@ -62,3 +62,24 @@ def overall_status(checks: Iterable[Check]) -> OverallStatus:
     if "error" in statuses:
         return "error"
     return "verified"
+
+
+class CheckSummary:
+    """Mixin for result objects that hold ``checks``: the overall status, ``verified`` and the problems."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def status(self) -> OverallStatus:
+        """``verified``, ``invalid`` (the input is wrong) or ``error`` (could not decide); no checks is ``error``."""
+        return overall_status(self.checks) if self.checks else "error"
+
+    @property
+    def verified(self) -> bool:
+        """True only when every check passed or did not apply."""
+        return self.status == "verified"
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The problems of failed and errored checks, in order."""
+        return [c.problem for c in self.checks if c.problem is not None and c.status in ("failed", "error")]

@@ -18,10 +18,9 @@ from vcgate import canonical_schema
 from vcgate.canonical_schema import (
     CREDENTIALS_V1_URL,
     Check,
-    OverallStatus,
+    CheckSummary,
     Problem,
     VcgateError,
-    overall_status,
 )
 
 from ._canonical import CanonicalizationError, strict_term_problems, undefined_terms
@@ -43,7 +42,7 @@ class CredentialVerificationError(VcgateError):
 
 
 @dataclass(frozen=True)
-class VerificationResult:
+class VerificationResult(CheckSummary):
     """Every check made on one credential; ``status`` is verified only when none failed or errored."""
 
     checks: tuple[Check, ...]
@@ -51,23 +50,6 @@ class VerificationResult:
     credential: Mapping[str, Any] | None = field(default=None, repr=False)
     issuer: str | None = None
     checked_at: datetime | None = None
-
-    @property
-    def status(self) -> OverallStatus:
-        """``verified``, ``invalid`` (the credential is wrong) or ``error`` (we could not decide)."""
-        if not self.checks:
-            return "error"
-        return overall_status(self.checks)
-
-    @property
-    def verified(self) -> bool:
-        """True only when every check passed or did not apply."""
-        return self.status == "verified"
-
-    @property
-    def problems(self) -> list[Problem]:
-        """The problems of failed and errored checks, in order."""
-        return [c.problem for c in self.checks if c.problem is not None and c.status in ("failed", "error")]
 
     def to_json(self) -> dict[str, Any]:
         """The result object: ``verified``, ``status``, ``checks`` and ``problemDetails``."""

@@ -15,10 +15,9 @@ from vcgate.canonical_schema import (
     CREDENTIALS_V1_URL,
     CREDENTIALS_V2_URL,
     Check,
-    OverallStatus,
+    CheckSummary,
     Problem,
     json_pointer,
-    overall_status,
 )
 
 from .._canonical import CanonicalizationError, strict_term_problems, undefined_terms
@@ -29,28 +28,13 @@ STAGE = "presentation"
 
 
 @dataclass(frozen=True)
-class PresentationResult:
+class PresentationResult(CheckSummary):
     """The presentation's own checks and one verification result per embedded credential."""
 
     checks: tuple[Check, ...]
     holder: str | None
     credentials: tuple[VerificationResult, ...]
     presentation: Mapping[str, Any]
-
-    @property
-    def status(self) -> OverallStatus:
-        """``verified`` only when the presentation and every credential verified."""
-        return overall_status(self.checks) if self.checks else "error"
-
-    @property
-    def verified(self) -> bool:
-        """True when verified."""
-        return self.status == "verified"
-
-    @property
-    def problems(self) -> list[Problem]:
-        """Problems of failed and errored checks."""
-        return [c.problem for c in self.checks if c.problem is not None and c.status in ("failed", "error")]
 
     def to_json(self) -> dict[str, Any]:
         """``verified``, ``status``, ``holder``, ``checks``, ``problemDetails`` and ``credentialResults``."""
