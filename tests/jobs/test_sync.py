@@ -118,3 +118,49 @@ def test_sync_stores_verifies_and_records_revocations(
     # Row 4 revokes row 2 on the ledger.
     assert (by_number["INV-2024-0002"].status, by_number["INV-2024-0002"].failure) == ("invalid", "CREDENTIAL_REVOKED")
     store.close()
+
+
+@pytest.mark.slow
+def test_sync_cli_is_idempotent(site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `vcgate sync --db URL --witness-key K --json` as an analyst runs it: a first pass stores, a second changes nothing.
+    from typer.testing import CliRunner
+
+    from vcgate.gateway.cli import app
+
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    witness = KeyPair.generate()
+    key_file = tmp_path / "witness.json"
+    witness.to_file(key_file)
+    bundled = yaml.safe_load((site / "vcgate_example_csv" / "mappings" / "invoice.yaml").read_text())
+    bundled["id"] = "https://example.org/vcgate/mappings/csv-invoice-witnessed"
+    bundled["credential"]["issuer"] = {"mode": "witness"}
+    mapping_file = tmp_path / "witness-invoice.yaml"
+    mapping_file.write_text(yaml.safe_dump(bundled))
+    shutil.copy(EXAMPLE / "sample" / "ledger.csv", tmp_path / "ledger.csv")
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = Store.open(url)
+    store.register_adapter(
+        "acme-invoices",
+        "csv-ledger",
+        {
+            "id": "acme-invoices",
+            "ledger": "acme-invoices",
+            "path": "ledger.csv",
+            "mapping": str(mapping_file),
+            "witness": witness.controller,
+            "configDir": str(tmp_path),
+        },
+    )
+    store.close()
+    runner = CliRunner()
+    first = runner.invoke(app, ["sync", "--db", url, "--witness-key", str(key_file), "--json"])
+    assert first.exit_code == 0, first.output
+    counts = json.loads(first.output)["adapters"]["acme-invoices"]
+    assert (counts["stored"], counts["revocations"], counts["errors"]) == (3, 1, [])
+    second = runner.invoke(app, ["sync", "--db", url, "--witness-key", str(key_file), "--json"])
+    assert second.exit_code == 0, second.output
+    again = json.loads(second.output)["adapters"]["acme-invoices"]
+    assert (again["stored"], again["revocations"]) == (0, 0)
+    bad = runner.invoke(app, ["sync", "--db", url, "--witness-key", str(tmp_path / "missing.json")])
+    assert bad.exit_code == 64
