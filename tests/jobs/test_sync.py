@@ -122,7 +122,7 @@ def test_sync_stores_verifies_and_records_revocations(
 
 @pytest.mark.slow
 def test_sync_cli_is_idempotent(site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # `vcgate sync --db URL --witness-key K --json` as an analyst runs it: a first pass stores, a second changes nothing.
+    # `vcgate sync --db URL --witness-key K --json` as an analyst runs it: one pass stores, a second changes nothing.
     from typer.testing import CliRunner
 
     from vcgate.gateway.cli import app
