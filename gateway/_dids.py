@@ -206,11 +206,18 @@ class VerificationMethod:
     document: Mapping[str, Any]
 
 
+_KEY_VM_CACHE_SIZE = 4096
+
+
 class DidResolver:
     """Resolves DIDs through registered methods; the one injectable seam between verification and the network."""
 
     def __init__(self, methods: Mapping[str, DidMethod] | None = None) -> None:
         self._methods: dict[str, DidMethod] = dict(methods or {})
+        # did:key documents are derived from the key itself (pure), so a successful dereference of a did:key URL
+        # can be memoised by (URL, relationship). Only the built-in DidKeyMethod is memoised - a replacement
+        # method may consult anything - and only successes: failures take the uncached path every time.
+        self._key_vm_cache: dict[tuple[str, str | None], VerificationMethod] = {}
 
     @classmethod
     def offline(cls) -> DidResolver:
@@ -244,6 +251,7 @@ class DidResolver:
     def register(self, method: DidMethod) -> None:
         """Add or replace the resolver of one DID method."""
         self._methods[method.method] = method
+        self._key_vm_cache.clear()
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -263,6 +271,11 @@ class DidResolver:
     def verification_method(self, vm_url: str, relationship: str | None = None) -> VerificationMethod:
         """Dereference a DID URL to a verification method; if ``relationship`` is given (``assertionMethod``…),
         the method must be listed under it in the DID document."""
+        cache_key = (vm_url, relationship)
+        hit = self._key_vm_cache.get(cache_key) if isinstance(vm_url, str) else None
+        if hit is not None:
+            # a fresh copy of the (string-only) method entry, so callers cannot change the next answer
+            return VerificationMethod(hit.id, hit.type, hit.controller, hit.public_key, dict(hit.document))
         did, _, fragment = vm_url.partition("#")
         if not fragment:
             raise DidResolutionError(vm_url, "a verification method URL needs a #fragment", malformed=True)
@@ -273,7 +286,14 @@ class DidResolver:
         if relationship is not None and not _listed(doc, relationship, vm_url, did):
             raise VerificationRelationshipError(vm_url, relationship)
         controller = str(vm.get("controller", ""))
-        return VerificationMethod(vm_url, str(vm.get("type", "")), controller, _public_key_of(vm_url, vm), vm)
+        result = VerificationMethod(vm_url, str(vm.get("type", "")), controller, _public_key_of(vm_url, vm), vm)
+        if type(self._methods.get("key")) is DidKeyMethod and did.startswith("did:key:"):
+            if len(self._key_vm_cache) >= _KEY_VM_CACHE_SIZE:
+                self._key_vm_cache.clear()
+            self._key_vm_cache[cache_key] = VerificationMethod(
+                result.id, result.type, result.controller, result.public_key, dict(vm)
+            )
+        return result
 
 
 class VerificationRelationshipError(VcgateError):

@@ -200,6 +200,20 @@ def _err(name: str, code: str, title: str, detail: str, pointer: str = "/proof")
     return Check.errored(name, Problem(code, title, detail, pointer), STAGE)
 
 
+# Checks are frozen and carry no per-call data when they pass, so the happy path shares one instance of each.
+_PASSED: dict[str, Check] = {
+    name: Check.passed(name, STAGE)
+    for name in (
+        "proof_present",
+        "cryptosuite",
+        "proof_purpose",
+        "verification_method",
+        "canonicalization",
+        "signature",
+    )
+}
+
+
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -243,13 +257,13 @@ def verify_proof(
             (_fail("proof_present", "PROOF_MISSING", "No proof", "the document has no proof", pointer),)
         )
     proof = raw_proof
-    checks: list[Check] = [Check.passed("proof_present", STAGE)]
+    checks: list[Check] = [_PASSED["proof_present"]]
     suite = suite_of(proof)
     if suite is None:
         detail = f"type={proof.get('type')!r}, cryptosuite={proof.get('cryptosuite')!r}"
         checks.append(_fail("cryptosuite", "UNKNOWN_CRYPTOSUITE", "Unsupported cryptosuite", detail, pointer))
         return ProofVerification(tuple(checks))
-    checks.append(Check.passed("cryptosuite", STAGE))
+    checks.append(_PASSED["cryptosuite"])
 
     purpose = proof.get("proofPurpose")
     if purpose != expected_purpose:
@@ -263,7 +277,7 @@ def verify_proof(
             )
         )
         return ProofVerification(tuple(checks))
-    checks.append(Check.passed("proof_purpose", STAGE))
+    checks.append(_PASSED["proof_purpose"])
 
     value = proof.get("proofValue")
     if not isinstance(value, str) or not value.startswith("z"):
@@ -410,7 +424,7 @@ def verify_proof(
             )
         )
         return ProofVerification(tuple(checks))
-    checks.append(Check.passed("verification_method", STAGE))
+    checks.append(_PASSED["verification_method"])
 
     try:
         hd = hash_data(document, proof, suite, vm.public_key.key_type, loader=loader)
@@ -425,7 +439,7 @@ def verify_proof(
             )
         )
         return ProofVerification(tuple(checks), suite=suite.name)
-    checks.append(Check.passed("canonicalization", STAGE))
+    checks.append(_PASSED["canonicalization"])
 
     ok = _verify(vm.public_key, hd.combined, signature)
     if not ok:
@@ -439,7 +453,7 @@ def verify_proof(
             )
         )
         return ProofVerification(tuple(checks), suite=suite.name, undefined_terms=hd.undefined_terms)
-    checks.append(Check.passed("signature", STAGE))
+    checks.append(_PASSED["signature"])
     return ProofVerification(
         tuple(checks), vm.controller or vm_url.split("#", 1)[0], vm_url, suite.name, hd.undefined_terms
     )

@@ -69,6 +69,13 @@ def _ts(at: datetime) -> str:
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# Checks are frozen and a passed one carries no per-call data, so the happy path shares one instance of each.
+_PARSE_PASSED = Check.passed("parse", "parse")
+_DATA_MODEL_PASSED = Check.passed("data_model", "data_model")
+_STRICT_TERMS_PASSED = Check.passed("strict_terms", "data_model")
+_ISSUER_KEY_BINDING_PASSED = Check.passed("issuer_key_binding", "proof")
+
+
 def _fail(name: str, stage: str, code: str, title: str, detail: str = "", pointer: str = "") -> Check:
     return Check.failed(name, Problem(code, title, detail, pointer), stage)
 
@@ -78,11 +85,15 @@ class _DuplicateKeyError(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKeyError(f"duplicate key {k!r}")
-        out[k] = v
+    # dict() builds the object in C; only when it came out shorter than the pairs is there a duplicate, and the
+    # slow walk then names the first one (the same message as before).
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKeyError(f"duplicate key {k!r}")
+            seen.add(k)
     return out
 
 
@@ -129,7 +140,7 @@ def parse_json_strictly(data: bytes | str, *, max_bytes: int, max_depth: int) ->
         )
     except (ValueError, UnicodeDecodeError) as exc:
         return None, _fail("parse", "parse", "MALFORMED_JSON", "Malformed JSON", str(exc))
-    return value, Check.passed("parse", "parse")
+    return value, _PARSE_PASSED
 
 
 def _types(doc: Mapping[str, Any]) -> list[str]:
@@ -265,10 +276,16 @@ class Verifier:
                     f"{len(text)} bytes > limit {self.policy.max_credential_bytes}",
                 )
                 return VerificationResult((size_check,), checked_at=at)
-            compact = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-            if compact.startswith("ey") and compact.count(".") == 2:
+            # "ey" and "." are ASCII, and UTF-8 (even after "replace" decoding) never makes or hides an ASCII byte,
+            # so the bytes can be tested without decoding the whole input first.
+            if isinstance(text, bytes):
+                is_jwt = text.startswith(b"ey") and text.count(b".") == 2
+            else:
+                is_jwt = text.startswith("ey") and text.count(".") == 2
+            if is_jwt:
                 from ._jose import check_vc_jwt
 
+                compact = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
                 return check_vc_jwt(compact, self, at=at)
             doc, parse_check = parse_json_strictly(
                 text, max_bytes=self.policy.max_credential_bytes, max_depth=self.policy.max_json_depth
@@ -276,7 +293,7 @@ class Verifier:
             if doc is None:
                 return VerificationResult((parse_check,), checked_at=at)
         else:
-            doc, parse_check = dict(data), Check.passed("parse", "parse")
+            doc, parse_check = dict(data), _PARSE_PASSED
         checks: list[Check] = [parse_check]
         if not isinstance(doc, dict):
             checks.append(
@@ -311,7 +328,7 @@ class Verifier:
         if problems:
             checks.extend(Check.failed("data_model", p, "data_model") for p in problems)
         else:
-            checks.append(Check.passed("data_model", "data_model"))
+            checks.append(_DATA_MODEL_PASSED)
 
         # Stage 1b: contexts pinned and every term defined (strict mode).
         proof = doc.get("proof")
@@ -351,14 +368,14 @@ class Verifier:
         if bad_terms:
             checks.extend(Check.failed("strict_terms", p, "data_model") for p in bad_terms)
         elif terms is not None:
-            checks.append(Check.passed("strict_terms", "data_model"))
+            checks.append(_STRICT_TERMS_PASSED)
 
         # Stage 2b: the issuer controls the key that made the proof.
         if pv is not None and pv.controller is not None:
             if not self.policy.require_issuer_key_binding:
                 checks.append(Check.not_applicable("issuer_key_binding", "proof"))
             elif issuer is not None and pv.controller == issuer:
-                checks.append(Check.passed("issuer_key_binding", "proof"))
+                checks.append(_ISSUER_KEY_BINDING_PASSED)
             else:
                 checks.append(
                     _fail(
