@@ -19,7 +19,7 @@ from vcgate.adapters.sdk import (
     load_adapters,
     scan_adapters,
 )
-from vcgate.gateway._cli_adapters import adapters_app
+from vcgate.gateway.cli._adapters import adapters_app
 
 GOOD_CLASS = '''
 from vcgate.adapters.sdk import API_VERSION

@@ -18,7 +18,7 @@ from vcgate.adapters.sdk import load_adapter
 from vcgate.canonical_schema import VcgateError
 from vcgate.conformance_tests import REPORT_FILES, parse_target, run_conformance
 
-from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 _PYTEST_USAGE = 4
 

@@ -22,13 +22,8 @@ from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
-from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
-from ._cli_common import fail as _fail
-from ._cli_common import parse_instant as _instant
-from ._cli_common import print_json as _print_json
-from ._cli_common import usage_error as _usage
-from ._dids import DidResolver
-from ._jobs import (
+from .._dids import DidResolver
+from .._jobs import (
     InlineExecutor,
     JobError,
     LocalProcessExecutor,
@@ -43,12 +38,17 @@ from ._jobs import (
     run_job,
     sync,
 )
-from ._keys import KeyPair
-from ._links import EntryError, parse_entry, prior_claims
-from ._parties import Party, check_binding_proof
-from ._policy import Policy
-from ._reports import build_report, render_html, sign_report
-from ._store import Store
+from .._keys import KeyPair
+from .._links import EntryError, parse_entry, prior_claims
+from .._parties import Party, check_binding_proof
+from .._policy import Policy
+from .._reports import build_report, render_html, sign_report
+from .._store import Store
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
+from ._common import fail as _fail
+from ._common import parse_instant as _instant
+from ._common import print_json as _print_json
+from ._common import usage_error as _usage
 
 VERDICT_EXIT = {"authorized": 0, "not_authorized": 1, "undetermined": 2}
 COLOURS = {"authorized": "green", "not_authorized": "red", "undetermined": "yellow"}
@@ -149,7 +149,7 @@ def parties_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one party with its identifiers and binding history."""
-    from ._parties import binding_challenge
+    from .._parties import binding_challenge
 
     party = _store(db).parties().get(party_id)
     if party is None:
@@ -280,7 +280,7 @@ def verify_entry_command(
     )
     # Quantities reconcile against claims registered by jobs; this ad-hoc check does not register a claim.
     claims = store.claims([parsed.invoice_number] if parsed.invoice_number else [])
-    from ._links import decide_entry
+    from .._links import decide_entry
 
     verdict = decide_entry(
         parsed,
@@ -447,7 +447,7 @@ def links_command(
     store = _store(db)
     value = identifier
     try:
-        from ._links import normalize_gtin
+        from .._links import normalize_gtin
 
         if identifier.isdigit():
             value = normalize_gtin(identifier)

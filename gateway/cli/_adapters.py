@@ -37,9 +37,9 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import InputError, VcgateError
 
-from ._cli_register import register_adapter
-from ._issuing import IssuingError, IssuingService
-from ._keys import KeyPair
+from .._issuing import IssuingError, IssuingService
+from .._keys import KeyPair
+from ._register import register_adapter
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -446,7 +446,7 @@ def sync_adapter(
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# register (a client of a gateway's POST /adapters; the command lives in _cli_register)
+# register (a client of a gateway's POST /adapters; the command lives in cli/_register)
 
 adapters_app.command("register")(register_adapter)
 
@@ -483,7 +483,7 @@ def serve_adapter(
     """
     import uvicorn
 
-    from ._adapter_server import AdapterServiceError, build_adapter_service
+    from .._adapter_server import AdapterServiceError, build_adapter_service
 
     token = os.environ.get("VCGATE_ADAPTER_TOKEN") or None
     if token_file is not None:

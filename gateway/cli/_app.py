@@ -18,21 +18,21 @@ from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
-from ._cli_adapters import adapters_app
-from ._cli_api import clients_app, serve
-from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
-from ._cli_common import instant_or_now as parse_instant
-from ._cli_conformance import conformance_app
-from ._cli_evidence import evidence_app
-from ._cli_fabric import fabric_app
-from ._cli_jobs import register_jobs_commands
-from ._cli_plain_ledger import plain_ledger_app
-from ._demo import demo_command
-from ._dids import DidResolver
-from ._keys import KeyPair
-from ._policy import Policy
-from ._proofs import SUITES, sign
-from ._verify import Verifier
+from .._demo import demo_command
+from .._dids import DidResolver
+from .._keys import KeyPair
+from .._policy import Policy
+from .._proofs import SUITES, sign
+from .._verify import Verifier
+from ._adapters import adapters_app
+from ._api import clients_app, serve
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
+from ._common import instant_or_now as parse_instant
+from ._conformance import conformance_app
+from ._evidence import evidence_app
+from ._fabric import fabric_app
+from ._jobs import register_jobs_commands
+from ._plain_ledger import plain_ledger_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -121,7 +121,7 @@ def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
     """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
     if offline:
         return Verifier(policy, DidResolver.offline())
-    from ._status import HttpStatusListFetcher, StatusListChecker
+    from .._status import HttpStatusListFetcher, StatusListChecker
 
     return Verifier(policy, DidResolver.default(), status_checker=StatusListChecker(HttpStatusListFetcher()))
 

@@ -44,9 +44,9 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 
-from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK
-from ._cli_common import instant_or_now as _instant
-from ._cli_common import usage_error as _usage
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK
+from ._common import instant_or_now as _instant
+from ._common import usage_error as _usage
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Ledger evidence carried by credentials.")
 

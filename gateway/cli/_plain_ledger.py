@@ -42,8 +42,8 @@ from vcgate.adapters.plain_ledger import (
 )
 from vcgate.canonical_schema import VcgateError
 
-from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from ._cli_common import print_json as _print_json
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._common import print_json as _print_json
 
 DEFAULT_DB = "plain-ledger.sqlite"
 

@@ -16,10 +16,10 @@ from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
-from ._cli_common import EXIT_INVALID
-from ._cli_common import fail as _fail
-from ._cli_common import print_json as _print_json
-from ._cli_common import usage_error as _usage
+from ._common import EXIT_INVALID
+from ._common import fail as _fail
+from ._common import print_json as _print_json
+from ._common import usage_error as _usage
 
 clients_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of the HTTP API (each belongs to a party DID).")
 
@@ -34,8 +34,8 @@ DatabaseOption = Annotated[
 
 def _registry(database: str | None) -> Any:
     # Imported here so `vcgate --help` does not load FastAPI.
-    from ._db import Database
-    from .api import ClientRegistry
+    from .._db import Database
+    from ..api import ClientRegistry
 
     try:
         return ClientRegistry(Database.open(database))
@@ -54,7 +54,7 @@ def clients_add(
     as_json: Annotated[bool, typer.Option("--json", help="Print {clientId, clientSecret, party, scopes}.")] = False,
 ) -> None:
     """Register a client; its secret is printed once and stored only as a hash."""
-    from .api import check_party_did, parse_scopes
+    from ..api import check_party_did, parse_scopes
 
     try:
         check_party_did(party)
@@ -146,8 +146,8 @@ def serve(
     """Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."""
     import uvicorn
 
-    from ._db import Database
-    from .api import ApiSettings
+    from .._db import Database
+    from ..api import ApiSettings
 
     key_file = str(key) if key else os.environ.get("VCGATE_API_KEY_FILE")
     if not key_file:

@@ -32,7 +32,7 @@ from vcgate.adapters.fabric import (
     read_blocks,
 )
 
-from ._cli_common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 fabric_app = typer.Typer(no_args_is_help=True, help="Hyperledger Fabric blocks: decode and verify offline.")
 
