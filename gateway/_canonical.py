@@ -144,7 +144,6 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
                 _CONTEXT_MEMO.popitem(last=False)
         return result
 
-
     def _process_context_safely(self, active_ctx: Any, local_ctx: Any, options: Any, *flags: Any) -> Any:
         try:
             return super()._process_context(active_ctx, local_ctx, options, *flags)
