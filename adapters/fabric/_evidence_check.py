@@ -23,7 +23,8 @@ Checks, in order (each ``passed | failed | error | not_applicable`` with ``fabri
    ``fabric.certificate_chain``, ``fabric.endorsement_signatures``, ``fabric.proposal_hash``,
    ``fabric.endorsement_policy``): the endorsements over the exact ``proposal_response_payload`` bytes are what make
    the record authentic.
-7. ``fabric.record`` — the raw record is exactly the endorsed write value (or event payload) the source names, and
+7. ``fabric.record`` — the raw record is exactly the endorsed write value (or event payload) the source names, the
+   record digest is that value's SHA-256, and
    the locator, block number, channel, ledger time, native signer and endorser list match the envelope.
 8. ``fabric.validation_code`` — the code is covered by no signature: it counts only when peers of
    ``minAttestingOrganizations`` organisations signed the same code for this envelope (``_attest.py``).
@@ -445,11 +446,13 @@ class FabricEvidenceChecker:
         endorsed = _endorsed_bytes(content, proof)
         if endorsed is None:
             mismatches.append(("/proofMaterial/source", f"the envelope has no {proof.source_kind} {proof.name!r}"))
-        elif raw is None:
+        else:
+            if raw is not None and (not isinstance(raw, bytes) or raw != endorsed):
+                mismatches.append(("/rawRecord", "the raw record is not the endorsed value"))
+            # recordDigest is what the rest of the gateway keys and compares records by: it must be the digest
+            # of the endorsed bytes whether or not rawRecord travels (as the plain-ledger checker ties them).
             if ev.record_digest != "sha256:" + hashlib.sha256(endorsed).hexdigest():
                 mismatches.append(("/recordDigest", "the record digest is not the endorsed value's"))
-        elif not isinstance(raw, bytes) or raw != endorsed:
-            mismatches.append(("/rawRecord", "the raw record is not the endorsed value"))
         if mismatches:
             pointer = mismatches[0][0]
             run.failed(
