@@ -21,9 +21,9 @@ import yaml
 from vcgate.adapters.sdk import Translation
 from vcgate.canonical_schema import CREDENTIALS_V1_URL, VcgateError, validate
 
-from ._keys import KeyFileError, KeyPair
-from ._proofs import DATA_INTEGRITY_V2_CONTEXT, SUITES, sign
-from ._verify import issuer_id
+from .verification._keys import KeyFileError, KeyPair
+from .verification._proofs import DATA_INTEGRITY_V2_CONTEXT, SUITES, sign
+from .verification._verify import issuer_id
 
 __all__ = ["IssuerInstance", "IssuingError", "IssuingService", "load_issuers", "with_suite_context"]
 
@@ -126,7 +126,7 @@ class IssuerInstance:
 
     def did_document(self) -> dict[str, Any]:
         """The DID document of a ``did:web`` instance (one Multikey, for assertions and authentication)."""
-        from ._dids import DID_CONTEXT, MULTIKEY_CONTEXT
+        from .verification._dids import DID_CONTEXT, MULTIKEY_CONTEXT
 
         vm = self.key.verification_method
         return {

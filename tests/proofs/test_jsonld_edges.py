@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from vcgate.gateway._canonical import CanonicalizationError, rdfc, undefined_terms
-from vcgate.gateway._keys import KeyPair
-from vcgate.gateway._proofs import ProofError, sign
+from vcgate.gateway.verification._canonical import CanonicalizationError, rdfc, undefined_terms
+from vcgate.gateway.verification._keys import KeyPair
+from vcgate.gateway.verification._proofs import ProofError, sign
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 AT = datetime(2026, 3, 1, tzinfo=UTC)

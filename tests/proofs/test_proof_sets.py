@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from vcgate.gateway import Policy, Verifier
-from vcgate.gateway._dids import DidResolver
-from vcgate.gateway._keys import KeyPair
-from vcgate.gateway._proofs import ProofError, sign
+from vcgate.gateway.verification._dids import DidResolver
+from vcgate.gateway.verification._keys import KeyPair
+from vcgate.gateway.verification._proofs import ProofError, sign
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
