@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from .._links import CredentialGraph, Entry, EntryVerdict
 from .._parties import PartyRegistry
-from .._trust import TrustPolicy
+from ..verification._trust import TrustPolicy
 from ._catalog import builtin_workflow
 from ._engine import Authorities, WorkflowEntry, WorkflowSession
 from ._model import Workflow
@@ -74,7 +74,9 @@ def decide(
     """
     wf = workflow or (run.workflow if run is not None else builtin_workflow(DEFAULT_WORKFLOW))
     s = run or session(wf, graph, parties, trust)
-    prior = {("quantity", inv, gtin): Decimal(n) for (inv, gtin), n in (prior_claims or {}).items()}
+    prior: dict[tuple[str, ...], Decimal] = {
+        ("quantity", inv, gtin): Decimal(n) for (inv, gtin), n in (prior_claims or {}).items()
+    }
     return s.run(
         workflow_entry(entry),
         checked_at=checked_at,

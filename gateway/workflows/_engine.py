@@ -35,7 +35,7 @@ ENGINE_CODES = frozenset({EXPRESSION_ERROR, UNIT_ERROR})
 _CEL_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, IndexError, ZeroDivisionError, OverflowError)
 
 
-class _ExpressionFailed(Exception):
+class ExpressionFailedError(Exception):
     def __init__(self, expr: Expression, exc: BaseException | str) -> None:
         super().__init__(str(exc))
         self.expr = expr
@@ -350,13 +350,14 @@ class WorkflowSession:
 
     def digest(self, view: Any) -> str | None:
         """The ``digestMultibase`` (RFC 8785 JSON, SHA-256) of the credential behind ``view``."""
-        v = self.graph.views.get(view.get("id")) if isinstance(view, Mapping) else None
+        vid = view.get("id") if isinstance(view, Mapping) else None
+        v = self.graph.views.get(vid) if isinstance(vid, str) else None
         return digest_multibase(v.document) if v is not None else None
 
     # -- evaluation --------------------------------------------------------------------------------------------
 
     def evaluate(self, expr: Expression, scope: Mapping[str, Any]) -> Any:
-        """Evaluate ``expr`` with the names it reads from ``scope``; raises :class:`_ExpressionFailed`."""
+        """Evaluate ``expr`` with the names it reads from ``scope``; raises :class:`ExpressionFailedError`."""
         ctx: dict[str, Any] = {v: scope[v] for v in expr.variables if v in scope}
         for f in expr.functions:
             fn = self.functions.get(f)
@@ -365,13 +366,13 @@ class WorkflowSession:
         try:
             return expr.program.execute(ctx)
         except _CEL_ERRORS as exc:
-            raise _ExpressionFailed(expr, exc) from None
+            raise ExpressionFailedError(expr, exc) from None
 
     def holds(self, expr: Expression, scope: Mapping[str, Any]) -> bool:
         """A rule expression's truth; anything but a boolean is an expression failure."""
         value = self.evaluate(expr, scope)
         if not isinstance(value, bool):
-            raise _ExpressionFailed(expr, f"a rule must give true or false, not {type(value).__name__}")
+            raise ExpressionFailedError(expr, f"a rule must give true or false, not {type(value).__name__}")
         return value
 
     def text(self, expr: Expression | None, scope: Mapping[str, Any]) -> str:
@@ -380,7 +381,7 @@ class WorkflowSession:
             return ""
         try:
             value = self.evaluate(expr, scope)
-        except _ExpressionFailed as exc:
+        except ExpressionFailedError as exc:
             return f"(detail unavailable: {exc.detail})"
         return value if isinstance(value, str) else str(value)
 
@@ -412,4 +413,3 @@ __all__ = [
     "WorkflowSession",
     "convert_units",
 ]
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -298,11 +298,14 @@ class _Loader:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
-            raise WorkflowError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=self.source, line=line)
+            problem = getattr(exc, "problem", exc)
+            raise WorkflowError(f"not valid YAML: {problem}", source=self.source, line=line) from None
         if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
             raise self.fail("a workflow is a YAML mapping", root)
         top = self.mapping(root, "workflow")
-        self.only(top, root, {"workflow", "version", "title", "description", "entry", "credentials", "steps", "verdict"})
+        self.only(
+            top, root, {"workflow", "version", "title", "description", "entry", "credentials", "steps", "verdict"}
+        )
         name = self.scalar(top, "workflow", root)
         if not WORKFLOW_NAME.match(name):
             raise self.fail(f"workflow name {name!r} must be lower-case letters, digits and '-'", top["workflow"])
@@ -368,8 +371,10 @@ class _Loader:
             raise self.fail(f"{what} must be a non-empty list", node)
         return list(node.value)
 
-    def expr(self, node: yaml.Node | None, *, extra: frozenset[str] | set[str] = frozenset(), view: bool = False):
-        # -> Expression. A CEL expression, compiled now; its free names must be known (a typo fails at load time).
+    def expr(
+        self, node: yaml.Node | None, *, extra: frozenset[str] | set[str] = frozenset(), view: bool = False
+    ) -> Expression:
+        # A CEL expression, compiled now; its free names must be known (a typo fails at load time).
         if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
             raise self.fail("an expression must be a non-empty text", node)
         text = str(node.value).strip()
@@ -420,7 +425,9 @@ class _Loader:
             out[name] = CredentialSpec(name, self.scalar(spec, "type", spec_node), keys, tuple(fields))
         return out
 
-    def entry(self, node: yaml.Node | None, root: yaml.Node) -> tuple[tuple[EntryField, ...], ...] | Any:
+    def entry(
+        self, node: yaml.Node | None, root: yaml.Node
+    ) -> tuple[tuple[EntryField, ...], tuple[EntryField, ...], str, str]:
         if node is None:
             raise self.fail("'entry' is required (the fields of an entry row and of its lines)", root)
         m = self.mapping(node, "entry")
@@ -483,7 +490,7 @@ class _Loader:
             raise self.fail("scope is 'entry' or 'line'", m["scope"])
         scoped = {"line"} if scope == "line" else set()
         lets: list[tuple[str, Expression]] = []
-        for lname, lnode in (self.mapping(m["let"], "let").items() if "let" in m else []):
+        for lname, lnode in self.mapping(m["let"], "let").items() if "let" in m else []:
             if not NAME.match(lname) or lname in self.names:
                 raise self.fail(f"let name {lname!r} must be a new lower-case identifier", lnode)
             lets.append((lname, self.expr(lnode, extra=scoped)))
@@ -519,7 +526,7 @@ class _Loader:
         if bind in self.names:
             raise self.fail(f"binding {bind!r} is already a name in this workflow", m.get("bind", node))
         rename = {}
-        for k, v in (self.mapping(m["rename"], "rename").items() if "rename" in m else []):
+        for k, v in self.mapping(m["rename"], "rename").items() if "rename" in m else []:
             if not isinstance(v, yaml.ScalarNode) or not CODE.match(str(v.value)):
                 raise self.fail("rename maps a reason code to a reason code", v)
             rename[k] = str(v.value)
@@ -580,7 +587,9 @@ class _Loader:
             raise self.fail("a tolerance is a non-negative number", node)
         return d
 
-    def rules(self, node: yaml.Node | None, scoped: set[str], parent: yaml.Node, *, allow_empty: bool = False):
+    def rules(
+        self, node: yaml.Node | None, scoped: set[str], parent: yaml.Node, *, allow_empty: bool = False
+    ) -> tuple[Rule, ...]:
         if node is None and allow_empty:
             return ()
         out = []
@@ -685,6 +694,7 @@ _CEL_TYPE_NAMES = frozenset(
 def _comprehension_variables(text: str) -> frozenset[str]:
     return frozenset(_MACRO.findall(text))
 
+
 _VIEW_STANDARD = frozenset(
     {"id", "types", "issuer", "issuer_party", "status", "failure", "recorded_at", "valid_from", "valid_until"}
 )
@@ -700,4 +710,3 @@ def _first_line(exc: BaseException) -> str:
         if "ERROR" in ln or "error" in ln:
             return ln.strip()
     return lines[0].strip() if lines else type(exc).__name__
-

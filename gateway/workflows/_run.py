@@ -24,7 +24,7 @@ from .._links import (
     Verdict,
     combine,
 )
-from ._engine import EXPRESSION_ERROR, UNIT_ERROR, WorkflowEntry, _ExpressionFailed, convert_units
+from ._engine import EXPRESSION_ERROR, UNIT_ERROR, ExpressionFailedError, WorkflowEntry, convert_units
 from ._model import Outcome, Quantity
 from ._model import Step as StepSpec
 
@@ -122,10 +122,12 @@ def _run_step(
                 scope[spec.bind or spec.name] = None
             if spec.skipped is None:
                 return []
-            step = Step(spec.name, "skipped", spec.skipped.reason, spec.skipped.clause, session.text(spec.skipped.detail, scope))
+            step = Step(
+                spec.name, "skipped", spec.skipped.reason, spec.skipped.clause, session.text(spec.skipped.detail, scope)
+            )
         else:
             step = _KINDS[spec.kind](session, spec, scope, claims)
-    except _ExpressionFailed as exc:
+    except ExpressionFailedError as exc:
         if spec.kind == "choose":
             scope[spec.bind or spec.name] = None
         step = Step(spec.name, "error", EXPRESSION_ERROR, f"workflow:{session.workflow.name}/{spec.name}", exc.detail)
@@ -165,11 +167,13 @@ def _check(
     return Step(spec.name, "passed", passed.reason, passed.clause, session.text(passed.detail, scope), ids, ev, hs)
 
 
-def _rule_failure(session: WorkflowSession, checks: Sequence[Any], rule: str, scope: Mapping[str, Any]) -> _Failure | None:
+def _rule_failure(
+    session: WorkflowSession, checks: Sequence[Any], rule: str, scope: Mapping[str, Any]
+) -> _Failure | None:
     for c in checks:
         try:
             ok = session.holds(c.expr, scope)
-        except _ExpressionFailed as exc:
+        except ExpressionFailedError as exc:
             return EXPRESSION_ERROR, c.clause, exc.detail, "error", rule
         if not ok:
             status: StepStatus = "error" if c.failure == "undetermined" else "failed"
@@ -199,7 +203,8 @@ def _choose(
     del claims
     bind = spec.bind or spec.name
     scope[bind] = None
-    assert spec.candidates is not None and spec.missing is not None
+    assert spec.candidates is not None
+    assert spec.missing is not None
     found = session.evaluate(spec.candidates, scope)
     ids = {c["id"] for c in (found if isinstance(found, list) else []) if isinstance(c, Mapping) and "id" in c}
     ordered = sorted((session.graph.views[i] for i in ids if i in session.graph.views), key=_order, reverse=True)
@@ -275,13 +280,13 @@ def _refs(views: Sequence[CredentialView]) -> tuple[tuple[str, ...], tuple[str, 
 def _amount(session: WorkflowSession, q: Quantity, scope: Mapping[str, Any]) -> tuple[Decimal, str | None]:
     value = session.evaluate(q.expr, scope)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _ExpressionFailed(q.expr, f"an amount must be a number, not {type(value).__name__}")
+        raise ExpressionFailedError(q.expr, f"an amount must be a number, not {type(value).__name__}")
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise _ExpressionFailed(q.expr, f"{value!r} is not a number") from None
+        raise ExpressionFailedError(q.expr, f"{value!r} is not a number") from None
     if not amount.is_finite():
-        raise _ExpressionFailed(q.expr, f"{value!r} is not a finite number")
+        raise ExpressionFailedError(q.expr, f"{value!r} is not a finite number")
     unit = q.unit
     if q.unit_expr is not None:
         u = session.evaluate(q.unit_expr, scope)
@@ -296,7 +301,9 @@ def _number(d: Decimal) -> int | float:
 def _reconcile(
     session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: dict[tuple[str, ...], Decimal]
 ) -> Step:
-    assert spec.claimed is not None and spec.against is not None and spec.exceeded is not None
+    assert spec.claimed is not None
+    assert spec.against is not None
+    assert spec.exceeded is not None
     ids, ev, hs = _refs(_step_credentials(session, spec, scope))
     claimed, claimed_unit = _amount(session, spec.claimed, scope)
     available, unit = _amount(session, spec.against, scope)
