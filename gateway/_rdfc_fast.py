@@ -1,0 +1,466 @@
+"""RDFC-1.0 fast path: JSON-LD → RDF compiled once per document shape, canonicalization in native code.
+
+PyLD (through ``_canonical.rdfc``) stays the reference; this module answers only when it can show that its answer is
+PyLD's, and returns ``None`` otherwise so the caller falls back.
+
+**Compiled expansion.** A document's *shape* is its keys (in order), nesting, ``@context`` values, ``type``/``@type``
+values, the values of the other ``@`` keywords (``@language``, ``@direction``, ``@index`` ...) and every other
+non-string, non-integer scalar; the string and integer values are *slots*. The first document of a shape is
+compiled: PyLD expands a skeleton in which slot *i* holds a unique placeholder (``urn:vcgate-slot:<nonce>:i`` or a
+unique integer), and every output term is classified - a constant, a literal whose value is exactly placeholder *i*,
+or an IRI that is exactly placeholder *i* and came from PyLD's ``_expand_iri`` (the call and its active context are
+recorded). A shape is refused (always PyLD) when a placeholder turns up anywhere else: inside a longer string, as a
+predicate, graph name, datatype or language, as an ``rdf:type`` object (a type could select a type-scoped context),
+in a literal typed ``xsd:double`` (PyLD re-formats those) or ``rdf:JSON``, or as both a literal and an IRI. The
+compiled template is then checked once more with a second, different set of placeholders: PyLD's canonical N-Quads
+of that skeleton must equal the fast path's byte for byte, or the shape is refused.
+
+**Per document.** Literal slots take the value verbatim (PyLD copies a string into a literal unchanged and writes an
+integer as ``str(int)``). IRI slots are expanded again with the recorded ``_expand_iri`` calls (PyLD's own function,
+the recorded active contexts), and must give one absolute, non-blank IRI that N-Quads can carry. Strings holding
+characters PyLD and RDFC-1.0 escape differently (C0 controls other than tab/LF/CR, DEL) or lone surrogates are
+refused. Two slots with equal values can merge JSON-LD nodes or values; the substituted dataset is then checked for
+duplicate quads and the document refused if there are any (PyLD would have merged them).
+
+**Canonicalization** is pyoxigraph's ``Dataset.canonicalize`` with ``RDFC_1_0`` / ``RDFC_1_0_SHA_384`` (not its
+``UNSTABLE`` algorithm, whose labels are not ``c14nN``), and the serialized quads are sorted as RDFC-1.0 §4.5
+requires (pyoxigraph serializes in hash-set order). tests/proofs/test_rdfc_fast.py compares both paths on every W3C
+vector, the benchmark corpora and hypothesis-generated documents.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any, Literal
+
+import pyoxigraph as ox
+from c14n.Canonicalize import canonicalize as _pyld_json_canonicalize  # what PyLD writes rdf:JSON literals with
+from pyld.nquads import escape as _pyld_escape
+
+from ._canonical import (
+    ISSUER_DEPENDENT,
+    RdfcResult,
+    _ContextCachingProcessor,
+    _options,
+)
+
+__all__ = ["FastPathStats", "fast_rdfc", "fast_stats"]
+
+_NONCE = secrets.token_hex(6)
+_PREFIX = f"urn:vcgate-slot:{_NONCE}:"
+_INT_A = 7_319_000_000_000_000_000  # far below 1e21, so PyLD still writes these as xsd:integer
+_INT_B = 8_437_000_000_000_000_000
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_JSON = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+# characters PyLD's N-Quads escaping leaves raw but RDFC-1.0 (and pyoxigraph) escape, and lone surrogates
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# PyLD's absolute-IRI test, plus the characters an N-Quads IRIREF cannot hold
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\ud800-\udfff]')
+_ALGORITHMS = {"sha256": ox.CanonicalizationAlgorithm.RDFC_1_0, "sha384": ox.CanonicalizationAlgorithm.RDFC_1_0_SHA_384}
+
+
+class _Refused(Exception):
+    """This shape or document cannot be shown equal to PyLD's result; use PyLD."""
+
+
+class _Tag:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_OBJECT, _ARRAY, _STR, _INT, _CONTEXT, _VALUE = (_Tag(n) for n in ("object", "array", "str", "int", "ctx", "value"))
+_INT_LIMIT = 10**21
+
+
+def _by_value(value: Any) -> Any:
+    # a hashable, type-exact rendering of a value kept in the shape (1, 1.0 and True must differ)
+    cls = value.__class__
+    if cls is str or value is None or cls is bool:
+        return (_VALUE, cls, value)
+    if cls is int or cls is float:
+        return (_VALUE, cls, repr(value))
+    if cls is list:
+        return (_ARRAY, *(_by_value(v) for v in value))
+    if cls is dict:
+        if any(k.__class__ is not str for k in value):
+            raise _Refused
+        return (_OBJECT, *((k, _by_value(v)) for k, v in value.items()))
+    raise _Refused
+
+
+def _walk(value: Any, values: list[Any]) -> Any:
+    """The shape key of ``value``; its string and integer slot values are appended to ``values`` in walk order."""
+    cls = value.__class__
+    if cls is str:
+        values.append(value)
+        return _STR
+    if cls is dict:
+        parts: list[Any] = [_OBJECT]
+        for k, v in value.items():
+            if k.__class__ is not str:
+                raise _Refused
+            parts.append(k)
+            if k[:1] == "@" and k != "@id" and k != "@value" or k == "type":
+                parts.append(_by_value(v))
+            else:
+                parts.append(_walk(v, values))
+        return tuple(parts)
+    if cls is list:
+        return (_ARRAY, *(_walk(v, values) for v in value))
+    if cls is int and -_INT_LIMIT < value < _INT_LIMIT:
+        values.append(value)
+        return _INT
+    return _by_value(value)
+
+
+def _skeleton(value: Any, key: str | None, strings: Callable[[int], Any], ints: Callable[[int], Any], n: list[int]) -> Any:
+    # the document with slot i replaced by strings(i) / ints(i), walked in exactly `_walk`'s order
+    cls = value.__class__
+    if cls is str or (cls is int and -_INT_LIMIT < value < _INT_LIMIT):
+        i = n[0]
+        n[0] += 1
+        return strings(i) if cls is str else ints(i)
+    if cls is dict:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k[:1] == "@" and k != "@id" and k != "@value" or k == "type":
+                out[k] = v
+            else:
+                out[k] = _skeleton(v, k, strings, ints, n)
+        return out
+    if cls is list:
+        return [_skeleton(v, key, strings, ints, n) for v in value]
+    return value
+
+
+class _RecordingProcessor(_ContextCachingProcessor):
+    """Records every ``_expand_iri`` call PyLD makes on a placeholder during expansion."""
+
+    def __init__(self, watch: dict[str, list[tuple[Any, Any, bool]]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._watch = watch
+
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        calls = self._watch.get(value) if value.__class__ is str else None
+        if calls is not None:
+            calls.append((active_ctx, base, vocab))
+        return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+
+
+_LITERAL_SLOT, _IRI_SLOT = 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """One shape compiled: quads as pieces (text, or a slot index), slot kinds, recorded IRI expansions."""
+
+    pieces: tuple[Any, ...]  # flat: str constants and int slot indexes, each quad ending in " .\n"
+    quad_count: int
+    kinds: tuple[int, ...]  # per slot: 0 unused, _LITERAL_SLOT, _IRI_SLOT
+    expansions: tuple[tuple[tuple[Any, Any, bool], ...], ...]  # per IRI slot: PyLD's recorded calls
+    constant_terms: tuple[str, ...]  # undefined terms that do not depend on values
+    json_paths: tuple[tuple[Any, ...], ...]  # per rdf:JSON literal slot (piece -1-j): the path of its JSON value
+
+
+def _term_text(term: Mapping[str, Any]) -> str:
+    if term["type"] == "IRI":
+        return "<" + term["value"] + ">"
+    if term["type"] == "blank node":
+        return str(term["value"])
+    text = '"' + _pyld_escape(term["value"]) + '"'
+    datatype = term.get("datatype")
+    if datatype == _RDF_LANGSTRING:
+        return text + ("@" + term["language"] if term.get("language") else "")
+    if datatype and datatype != _XSD_STRING:
+        return text + "^^<" + datatype + ">"
+    return text
+
+
+def _expand(document: Any, loader: Any, watch: dict[str, list[tuple[Any, Any, bool]]]) -> tuple[Any, list[str]]:
+    dropped: list[str] = []
+    processor = _RecordingProcessor(watch, on_property_dropped=lambda p: dropped.append(str(p)))
+    options = _options(loader)
+    del options["format"]
+    return processor.to_rdf(document, options), dropped
+
+
+def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
+    strings = {f"{_PREFIX}{i}": i for i in range(slot_count)}
+    ints = {str(_INT_A + i): i for i in range(slot_count)}
+    watch: dict[str, list[tuple[Any, Any, bool]]] = {s: [] for s in strings}
+    skeleton = _skeleton(document, None, lambda i: f"{_PREFIX}{i}", lambda i: _INT_A + i, [0])
+    dataset, dropped = _expand(skeleton, loader, watch)
+    kinds = [0] * slot_count
+    pieces: list[Any] = []
+    constant_terms = list(dropped)
+    quads = 0
+
+    def slot(term: Mapping[str, Any], role: str, predicate: str) -> Any:
+        value = term["value"]
+        if term["type"] == "IRI":
+            i = strings.get(value)
+            if i is None or (role == "o" and predicate == _RDF_TYPE) or not watch[value]:
+                raise _Refused
+            kind = _IRI_SLOT
+        else:
+            if _NONCE in term.get("datatype", "") or _NONCE in term.get("language", ""):
+                raise _Refused
+            if term.get("datatype") == _RDF_JSON:
+                return json_slot(term["value"])
+            if term.get("datatype") == _XSD_DOUBLE:
+                raise _Refused
+            i = strings.get(value)
+            if i is None:
+                i = ints.get(value)
+                if i is None or term.get("datatype") == _XSD_STRING:
+                    raise _Refused
+            elif watch[value]:
+                raise _Refused  # expanded as an IRI somewhere, yet a literal here
+            kind = _LITERAL_SLOT
+        if kinds[i] not in (0, kind):
+            raise _Refused
+        kinds[i] = kind
+        return i
+
+    def slot_pieces(term: Mapping[str, Any], role: str, predicate: str) -> list[Any]:
+        # the term's text with its value left open: <slot>, or "slot" and the literal's (constant) suffix
+        i = slot(term, role, predicate)
+        if term["type"] == "IRI":
+            return ["<", i, ">"]
+        suffix = _term_text({**term, "value": ""})[1:]  # the closing quote and the suffix
+        return ['"', i, suffix]
+
+    json_paths: list[tuple[Any, ...]] = []
+
+    def json_slot(text: str) -> int:
+        # an rdf:JSON literal: PyLD writes the JSON value's canonical form (c14n), so find the value in the skeleton
+        # and render it the same way for each document
+        path = _find_json(skeleton, text, ())
+        if path is None:
+            raise _Refused
+        json_paths.append(path)
+        return -len(json_paths)
+
+    for graph, triples in dataset.items():
+        if graph != "@default":
+            raise _Refused  # named graphs: rare in credentials, left to PyLD
+        for t in triples:
+            predicate = t["predicate"]["value"]
+            if _NONCE in predicate:
+                raise _Refused
+            if predicate.startswith(ISSUER_DEPENDENT):
+                constant_terms.append(predicate[len(ISSUER_DEPENDENT) :])
+            for role in ("s", "o"):
+                term = t["subject" if role == "s" else "object"]
+                dt = term.get("datatype")
+                if isinstance(dt, str) and dt.startswith(ISSUER_DEPENDENT):
+                    constant_terms.append(dt[len(ISSUER_DEPENDENT) :])
+                text = _term_text(term)
+                if _NONCE in text or (term["type"] == "literal" and term["value"] in ints):
+                    pieces.extend(slot_pieces(term, role, predicate))
+                else:
+                    # (an integer placeholder PyLD re-formatted, e.g. as a double, would sit here as a constant;
+                    # the second-opinion check in `_compile_checked` refuses such a shape)
+                    pieces.append(text)
+                    if term["type"] == "IRI" and term["value"].startswith(ISSUER_DEPENDENT):
+                        constant_terms.append(term["value"][len(ISSUER_DEPENDENT) :])
+                if role == "s":
+                    pieces.append(" <" + predicate + "> ")
+            pieces.append(" .\n")
+            quads += 1
+    expansions = tuple(tuple(watch[f"{_PREFIX}{i}"]) if kinds[i] == _IRI_SLOT else () for i in range(slot_count))
+    pieces = _merge_constants(pieces)
+    return _Template(tuple(pieces), quads, tuple(kinds), expansions, tuple(constant_terms), tuple(json_paths))
+
+
+def _find_json(node: Any, text: str, path: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    # the path of the (placeholder-holding, hence unique) value whose canonical JSON is `text`
+    if node.__class__ is dict:
+        items: Any = node.items()
+    elif node.__class__ is list:
+        items = enumerate(node)
+    else:
+        return path if node.__class__ is str and _NONCE in node and _json_text(node) == text else None
+    if _json_text(node) == text:
+        return path
+    for k, v in items:
+        found = _find_json(v, text, (*path, k))
+        if found is not None:
+            return found
+    return None
+
+
+def _json_text(value: Any) -> str | None:
+    try:
+        return str(_pyld_json_canonicalize(value).decode("utf-8"))
+    except (TypeError, ValueError, UnicodeError, RecursionError):
+        return None
+
+
+def _merge_constants(pieces: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for p in pieces:
+        if p.__class__ is str and out and out[-1].__class__ is str:
+            out[-1] += p
+        else:
+            out.append(p)
+    return out
+
+
+_EXPANDER = _ContextCachingProcessor()
+
+
+def _render(
+    template: _Template, document: Any, values: list[Any], algorithm: str
+) -> tuple[str, tuple[str, ...]] | None:
+    kinds = template.kinds
+    rendered: list[str] = []
+    terms = list(template.constant_terms)
+    for i, value in enumerate(values):
+        kind = kinds[i]
+        if kind == _LITERAL_SLOT:
+            if value.__class__ is str:
+                if _UNSAFE_TEXT.search(value):
+                    return None
+                rendered.append(_pyld_escape(value))
+            else:
+                rendered.append(str(int(value)))
+        elif kind == _IRI_SLOT:
+            iri = None
+            for ctx, base, vocab in template.expansions[i]:
+                got = _EXPANDER._expand_iri(ctx, value, base, vocab)
+                if iri is not None and got != iri:
+                    return None
+                iri = got
+            if iri.__class__ is not str or iri.startswith("_:") or not _ABSOLUTE_IRI.match(iri) or _BAD_IRI.search(iri):
+                return None
+            if iri.startswith(ISSUER_DEPENDENT):
+                terms.append(iri[len(ISSUER_DEPENDENT) :])
+            rendered.append(iri)
+        else:
+            rendered.append("")
+    for path in template.json_paths:
+        node = document
+        for step in path:
+            node = node[step]
+        literal = _json_text(node)
+        if literal is None or _UNSAFE_TEXT.search(literal):
+            return None
+        rendered.append(_pyld_escape(literal))
+    # JSON slot j renders at rendered[-1-j]: append them reversed so negative indexes line up
+    if template.json_paths:
+        count = len(template.json_paths)
+        rendered[len(rendered) - count :] = rendered[len(rendered) - count :][::-1]
+    text = "".join(p if p.__class__ is str else rendered[p] for p in template.pieces)
+    try:
+        dataset = ox.Dataset(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+    except (SyntaxError, ValueError, UnicodeError):
+        return None
+    if len(dataset) != template.quad_count:
+        return None  # equal values merged quads; PyLD's node map may differ, so let PyLD answer
+    dataset.canonicalize(_ALGORITHMS[algorithm])
+    out = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
+    lines = out.decode("utf-8").splitlines(keepends=True)
+    lines.sort()
+    return "".join(lines), tuple(terms)
+
+
+_TEMPLATES: OrderedDict[Any, _Template | None] = OrderedDict()
+_TEMPLATES_SIZE = 4096
+_LOCK = Lock()
+
+
+@dataclass(slots=True)
+class FastPathStats:
+    """Counters of the fast path (for benchmarks and tests): documents answered, fallbacks, shapes compiled."""
+
+    answered: int = 0
+    fell_back: int = 0
+    compiled: int = 0
+    refused_shapes: int = 0
+
+
+_STATS = FastPathStats()
+
+
+def fast_stats() -> FastPathStats:
+    """The process-wide fast-path counters (not locked: approximate under threads)."""
+    return _STATS
+
+
+def fast_rdfc(
+    document: Mapping[str, Any],
+    loader: Callable[..., Any] | None,
+    hash_algorithm: Literal["sha256", "sha384"],
+) -> RdfcResult | None:
+    """``rdfc(document)`` by the compiled path, or ``None`` when it cannot be shown equal to PyLD's answer."""
+    values: list[Any] = []
+    try:
+        key = (id(loader), _walk(document, values))
+        hash(key)
+    except (_Refused, TypeError, RecursionError):
+        _STATS.fell_back += 1
+        return None
+    with _LOCK:
+        present = key in _TEMPLATES
+        template = _TEMPLATES.get(key)
+        if present:
+            _TEMPLATES.move_to_end(key)
+    if not present:
+        template = _compile_checked(document, len(values), loader, hash_algorithm)
+        with _LOCK:
+            _TEMPLATES[key] = template
+            while len(_TEMPLATES) > _TEMPLATES_SIZE:
+                _TEMPLATES.popitem(last=False)
+    if template is None:
+        _STATS.fell_back += 1
+        return None
+    got = _render(template, document, values, hash_algorithm)
+    if got is None:
+        _STATS.fell_back += 1
+        return None
+    _STATS.answered += 1
+    return RdfcResult(got[0], got[1])
+
+
+def _compile_checked(document: Any, slot_count: int, loader: Any, hash_algorithm: str) -> _Template | None:
+    from ._canonical import rdfc  # the reference
+
+    try:
+        template = _compile(document, slot_count, loader)
+        # second opinion with different placeholders: the template must predict PyLD's output for them exactly
+        other = _skeleton(document, None, lambda i: f"{_PREFIX}b{i}", lambda i: _INT_B + i, [0])
+        values: list[Any] = []
+        _walk(other, values)
+        expected = rdfc(other, loader, hash_algorithm=hash_algorithm, fast=False)  # type: ignore[arg-type]
+        got = _render(template, other, values, hash_algorithm)
+    except _Refused:
+        got = None
+        template = None
+    except Exception:  # noqa: BLE001 - any PyLD error on the skeleton: leave the shape to PyLD, which reports it
+        got = None
+        template = None
+    if template is None or got is None or got[0] != expected.nquads or sorted(got[1]) != sorted(expected.undefined_terms):
+        _STATS.refused_shapes += 1
+        return None
+    _STATS.compiled += 1
+    return template
