@@ -214,6 +214,23 @@ class FabricEvidenceChecker:
                 ),
             )
             return
+        # The pinned hash covers the header only; the channel configuration (MSP roots, policies) is in the data,
+        # which the header binds through data_hash. Without this a whole fake channel grafted under the real
+        # genesis header would pass.
+        computed = block_data_hash(genesis.data)
+        if computed != genesis.header.data_hash or genesis.header.previous_hash:
+            run.failed(
+                "fabric.anchor",
+                _problem(
+                    "fabric.genesis_data_mismatch",
+                    "the genesis block's data is not what its header commits to",
+                    f"the pinned header's data hash is {genesis.header.data_hash.hex()}, the carried data hashes to "
+                    f"{computed.hex()}"
+                    + (" and the header links to a previous block" if genesis.header.previous_hash else ""),
+                    "/proofMaterial/configBlocks/0",
+                ),
+            )
+            return
         if ev.ledger_id != "fabric:" + pinned[:16]:
             run.failed(
                 "fabric.anchor",
@@ -240,8 +257,14 @@ class FabricEvidenceChecker:
                     ),
                 )
                 return
+            # Data hash (the config is in the data), previous hash (when the blocks are consecutive: config blocks
+            # usually are not, then the orderer signature over the header is the link) and the orderer signature.
             result = check_block(block, state, cache)
-            if result.check("orderer_signature").status != "passed" or result.check("data_hash").status != "passed":
+            if (
+                result.check("orderer_signature").status != "passed"
+                or result.check("data_hash").status != "passed"
+                or result.check("previous_hash").status == "failed"
+            ):
                 bad = next(c for c in result.checks if c.status not in ("passed", "not_applicable"))
                 run.failed(
                     "fabric.config_chain",
