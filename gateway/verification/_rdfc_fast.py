@@ -30,9 +30,9 @@ vector, the benchmark corpora and hypothesis-generated documents.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from threading import Lock
@@ -64,6 +64,7 @@ _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # PyLD's absolute-IRI test, plus the characters an N-Quads IRIREF cannot hold
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+_NEEDS_ESCAPE = re.compile(r'[\\\t\n\r"]')  # what PyLD's N-Quads escape() rewrites
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\ud800-\udfff]')
 _ALGORITHMS = {"sha256": ox.CanonicalizationAlgorithm.RDFC_1_0, "sha384": ox.CanonicalizationAlgorithm.RDFC_1_0_SHA_384}
 
@@ -84,14 +85,21 @@ _INT_LIMIT = 10**21
 
 
 def _by_value(value: Any) -> Any:
-    # a hashable, type-exact rendering of a value kept in the shape (1, 1.0 and True must differ)
+    # a hashable, type-exact rendering of a value kept in the shape (1, 1.0 and True must differ). A plain str is
+    # itself and a list of str a tuple of them: every other rendering is a tuple starting with a _Tag, so no two
+    # different values render equal.
     cls = value.__class__
-    if cls is str or value is None or cls is bool:
+    if cls is str:
+        return value
+    if cls is list:
+        for v in value:
+            if v.__class__ is not str:
+                return (_ARRAY, *(_by_value(v) for v in value))
+        return tuple(value)
+    if value is None or cls is bool:
         return (_VALUE, cls, value)
     if cls is int or cls is float:
         return (_VALUE, cls, repr(value))
-    if cls is list:
-        return (_ARRAY, *(_by_value(v) for v in value))
     if cls is dict:
         if any(k.__class__ is not str for k in value):
             raise _Refused
@@ -102,20 +110,24 @@ def _by_value(value: Any) -> Any:
 def _walk(value: Any, values: list[Any]) -> Any:
     """The shape key of ``value``; its string and integer slot values are appended to ``values`` in walk order."""
     cls = value.__class__
-    if cls is str:
-        values.append(value)
-        return _STR
     if cls is dict:
         parts: list[Any] = [_OBJECT]
+        append = parts.append
         for k, v in value.items():
             if k.__class__ is not str:
                 raise _Refused
-            parts.append(k)
+            append(k)
             if k[:1] == "@" and k != "@id" and k != "@value" or k == "type":
-                parts.append(_by_value(v))
+                append(_by_value(v))
+            elif v.__class__ is str:
+                values.append(v)
+                append(_STR)
             else:
-                parts.append(_walk(v, values))
+                append(_walk(v, values))
         return tuple(parts)
+    if cls is str:
+        values.append(value)
+        return _STR
     if cls is list:
         return (_ARRAY, *(_walk(v, values) for v in value))
     if cls is int and -_INT_LIMIT < value < _INT_LIMIT:
@@ -171,14 +183,17 @@ _LITERAL_SLOT, _IRI_SLOT = 1, 2
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """One shape compiled: quads as pieces (text, or a slot index), slot kinds, recorded IRI expansions."""
+    """One shape compiled: the dataset as a %-format with a slot per value, and how to render each slot."""
 
-    pieces: tuple[Any, ...]  # flat: str constants and int slot indexes, each quad ending in " .\n"
+    text: str  # N-Quads with "%s" where a slot's text goes ("%" in constants doubled)
+    order: tuple[int, ...]  # the slot (index into the rendered values) of each "%s", in order
     quad_count: int
-    kinds: tuple[int, ...]  # per slot: 0 unused, _LITERAL_SLOT, _IRI_SLOT
-    expansions: tuple[tuple[tuple[Any, Any, bool], ...], ...]  # per IRI slot: PyLD's recorded calls
+    str_literals: tuple[int, ...]  # slots holding a string written verbatim (escaped) into a literal
+    int_literals: tuple[int, ...]  # slots holding an integer written as str(int) into a literal
+    iris: tuple[tuple[int, tuple[tuple[Any, Any, bool], ...]], ...]  # IRI slots with PyLD's recorded expansions
+    # rdf:JSON literal j (slot len(values) + j): the path of its value, and whether it is `_plain_json`
+    json_paths: tuple[tuple[tuple[Any, ...], bool], ...]
     constant_terms: tuple[str, ...]  # undefined terms that do not depend on values
-    json_paths: tuple[tuple[Any, ...], ...]  # per rdf:JSON literal slot (piece -1-j): the path of its JSON value
 
 
 def _term_text(term: Mapping[str, Any]) -> str:
@@ -204,6 +219,8 @@ def _expand(document: Any, loader: Any, watch: dict[str, list[tuple[Any, Any, bo
 
 
 def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
+    slot_types: list[type] = []
+    _skeleton(document, None, lambda i: slot_types.append(str), lambda i: slot_types.append(int), [0])
     strings = {f"{_PREFIX}{i}": i for i in range(slot_count)}
     ints = {str(_INT_A + i): i for i in range(slot_count)}
     watch: dict[str, list[tuple[Any, Any, bool]]] = {s: [] for s in strings}
@@ -249,7 +266,7 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
         suffix = _term_text({**term, "value": ""})[1:]  # the closing quote and the suffix
         return ['"', i, suffix]
 
-    json_paths: list[tuple[Any, ...]] = []
+    json_paths: list[tuple[tuple[Any, ...], bool]] = []
 
     def json_slot(text: str) -> int:
         # an rdf:JSON literal: PyLD writes the JSON value's canonical form (c14n), so find the value in the skeleton
@@ -257,8 +274,11 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
         path = _find_json(skeleton, text, ())
         if path is None:
             raise _Refused
-        json_paths.append(path)
-        return -len(json_paths)
+        node = skeleton
+        for step in path:
+            node = node[step]
+        json_paths.append((path, _plain_json(node)))
+        return slot_count + len(json_paths) - 1
 
     for graph, triples in dataset.items():
         if graph != "@default":
@@ -287,9 +307,24 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
                     pieces.append(" <" + predicate + "> ")
             pieces.append(" .\n")
             quads += 1
-    expansions = tuple(tuple(watch[f"{_PREFIX}{i}"]) if kinds[i] == _IRI_SLOT else () for i in range(slot_count))
-    pieces = _merge_constants(pieces)
-    return _Template(tuple(pieces), quads, tuple(kinds), expansions, tuple(constant_terms), tuple(json_paths))
+    fmt: list[str] = []
+    order: list[int] = []
+    for p in pieces:
+        if p.__class__ is str:
+            fmt.append(p.replace("%", "%%"))
+        else:
+            fmt.append("%s")
+            order.append(p)
+    return _Template(
+        "".join(fmt),
+        tuple(order),
+        quads,
+        tuple(i for i in range(slot_count) if kinds[i] == _LITERAL_SLOT and slot_types[i] is str),
+        tuple(i for i in range(slot_count) if kinds[i] == _LITERAL_SLOT and slot_types[i] is int),
+        tuple((i, tuple(watch[f"{_PREFIX}{i}"])) for i in range(slot_count) if kinds[i] == _IRI_SLOT),
+        tuple(json_paths),
+        tuple(constant_terms),
+    )
 
 
 def _find_json(node: Any, text: str, path: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -307,6 +342,24 @@ def _find_json(node: Any, text: str, path: tuple[Any, ...]) -> tuple[Any, ...] |
         if found is not None:
             return found
     return None
+
+
+def _plain_json(value: Any) -> bool:
+    # Objects, arrays, strings, booleans and null, with no key outside the BMP. For such a value RFC 8785 (what
+    # PyLD's c14n writes) is exactly json.dumps with sorted keys, compact separators and ensure_ascii=False: the
+    # same string escapes (c14n's encoder is CPython's, lowercase \u00xx), and sorting by UTF-16 code units equals
+    # sorting by code points when no key has a surrogate pair. Numbers (ES6 formatting) are left to c14n.
+    # tests/proofs/test_rdfc_fast.py checks the equality with hypothesis. The shape fixes all of this (numbers are
+    # slots of a known type or constants, keys are part of the shape), so it is decided once per template.
+    cls = value.__class__
+    if cls is dict:
+        return all(max(k, default="\0") < "\U00010000" and _plain_json(v) for k, v in value.items())
+    if cls is list:
+        return all(_plain_json(v) for v in value)
+    return cls is str or cls is bool or value is None
+
+
+_JSON_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _json_text(value: Any) -> str | None:
@@ -332,59 +385,54 @@ _EXPANDER = _ContextCachingProcessor()
 def _render(
     template: _Template, document: Any, values: list[Any], algorithm: str
 ) -> tuple[str, tuple[str, ...]] | None:
-    kinds = template.kinds
-    rendered: list[str] = []
+    rendered = list(values)
+    strings = [values[i] for i in template.str_literals]
+    joined = "".join(strings)
+    if _UNSAFE_TEXT.search(joined):
+        return None
+    if _NEEDS_ESCAPE.search(joined):
+        for i in template.str_literals:
+            rendered[i] = _pyld_escape(values[i])
+    for i in template.int_literals:
+        rendered[i] = str(int(values[i]))
     terms = list(template.constant_terms)
-    for i, value in enumerate(values):
-        kind = kinds[i]
-        if kind == _LITERAL_SLOT:
-            if value.__class__ is str:
-                if _UNSAFE_TEXT.search(value):
-                    return None
-                rendered.append(_pyld_escape(value))
-            else:
-                rendered.append(str(int(value)))
-        elif kind == _IRI_SLOT:
-            iri = None
-            for ctx, base, vocab in template.expansions[i]:
-                got = _EXPANDER._expand_iri(ctx, value, base, vocab)
-                if iri is not None and got != iri:
-                    return None
-                iri = got
-            if iri.__class__ is not str or iri.startswith("_:") or not _ABSOLUTE_IRI.match(iri) or _BAD_IRI.search(iri):
+    for i, expansions in template.iris:
+        iri = None
+        for ctx, base, vocab in expansions:
+            got = _EXPANDER._expand_iri(ctx, values[i], base, vocab)
+            if iri is not None and got != iri:
                 return None
-            if iri.startswith(ISSUER_DEPENDENT):
-                terms.append(iri[len(ISSUER_DEPENDENT) :])
-            rendered.append(iri)
-        else:
-            rendered.append("")
-    for path in template.json_paths:
+            iri = got
+        if iri.__class__ is not str or iri.startswith("_:") or not _ABSOLUTE_IRI.match(iri) or _BAD_IRI.search(iri):
+            return None
+        if iri.startswith(ISSUER_DEPENDENT):
+            terms.append(iri[len(ISSUER_DEPENDENT) :])
+        rendered[i] = iri
+    for path, plain in template.json_paths:
         node = document
         for step in path:
             node = node[step]
-        literal = _json_text(node)
+        literal = _JSON_ENCODER.encode(node) if plain else _json_text(node)
         if literal is None or _UNSAFE_TEXT.search(literal):
             return None
         rendered.append(_pyld_escape(literal))
-    # JSON slot j renders at rendered[-1-j]: append them reversed so negative indexes line up
-    if template.json_paths:
-        count = len(template.json_paths)
-        rendered[len(rendered) - count :] = rendered[len(rendered) - count :][::-1]
-    text = "".join(p if p.__class__ is str else rendered[p] for p in template.pieces)
+    text = template.text % tuple(map(rendered.__getitem__, template.order))
     try:
-        dataset = ox.Dataset(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+        # lenient: skip oxigraph's IRI grammar checks; every IRI here is PyLD's own output that passed
+        # _ABSOLUTE_IRI and _BAD_IRI (nothing an N-Quads IRIREF cannot hold), and is kept verbatim either way
+        dataset = ox.Dataset(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True))
     except (SyntaxError, ValueError, UnicodeError):
         return None
     if len(dataset) != template.quad_count:
         return None  # equal values merged quads; PyLD's node map may differ, so let PyLD answer
     dataset.canonicalize(_ALGORITHMS[algorithm])
-    out = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
-    lines = out.decode("utf-8").splitlines(keepends=True)
+    lines = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode("utf-8").splitlines(keepends=True)
     lines.sort()
     return "".join(lines), tuple(terms)
 
 
-_TEMPLATES: OrderedDict[Any, _Template | None] = OrderedDict()
+_TEMPLATES: dict[Any, Any] = {}  # shape key -> _Template, or None for a refused shape
+_MISSING = object()
 _TEMPLATES_SIZE = 4096
 _LOCK = Lock()
 
@@ -416,21 +464,16 @@ def fast_rdfc(
     values: list[Any] = []
     try:
         key = (id(loader), _walk(document, values))
-        hash(key)
+        template = _TEMPLATES.get(key, _MISSING)  # (hashes the key: a non-JSON value raises TypeError here)
     except (_Refused, TypeError, RecursionError):
         _STATS.fell_back += 1
         return None
-    with _LOCK:
-        present = key in _TEMPLATES
-        template = _TEMPLATES.get(key)
-        if present:
-            _TEMPLATES.move_to_end(key)
-    if not present:
+    if template is _MISSING:
         template = _compile_checked(document, len(values), loader, hash_algorithm)
         with _LOCK:
+            if len(_TEMPLATES) >= _TEMPLATES_SIZE:
+                _TEMPLATES.clear()  # bounded; hostile streams of new shapes cannot grow it without limit
             _TEMPLATES[key] = template
-            while len(_TEMPLATES) > _TEMPLATES_SIZE:
-                _TEMPLATES.popitem(last=False)
     if template is None:
         _STATS.fell_back += 1
         return None
