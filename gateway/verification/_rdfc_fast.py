@@ -39,7 +39,7 @@ from threading import Lock
 from typing import Any, Literal
 
 import pyoxigraph as ox
-from c14n.Canonicalize import canonicalize as _pyld_json_canonicalize  # what PyLD writes rdf:JSON literals with
+from pyld import jsonld
 from pyld.nquads import escape as _pyld_escape
 
 from ._canonical import (
@@ -69,7 +69,7 @@ _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\ud800-\udfff]')
 _ALGORITHMS = {"sha256": ox.CanonicalizationAlgorithm.RDFC_1_0, "sha384": ox.CanonicalizationAlgorithm.RDFC_1_0_SHA_384}
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     """This shape or document cannot be shown equal to PyLD's result; use PyLD."""
 
 
@@ -102,9 +102,9 @@ def _by_value(value: Any) -> Any:
         return (_VALUE, cls, repr(value))
     if cls is dict:
         if any(k.__class__ is not str for k in value):
-            raise _Refused
+            raise _RefusedError
         return (_OBJECT, *((k, _by_value(v)) for k, v in value.items()))
-    raise _Refused
+    raise _RefusedError
 
 
 def _walk(value: Any, values: list[Any]) -> Any:
@@ -115,9 +115,9 @@ def _walk(value: Any, values: list[Any]) -> Any:
         append = parts.append
         for k, v in value.items():
             if k.__class__ is not str:
-                raise _Refused
+                raise _RefusedError
             append(k)
-            if k[:1] == "@" and k != "@id" and k != "@value" or k == "type":
+            if (k[:1] == "@" and k != "@id" and k != "@value") or k == "type":
                 append(_by_value(v))
             elif v.__class__ is str:
                 values.append(v)
@@ -136,7 +136,9 @@ def _walk(value: Any, values: list[Any]) -> Any:
     return _by_value(value)
 
 
-def _skeleton(value: Any, key: str | None, strings: Callable[[int], Any], ints: Callable[[int], Any], n: list[int]) -> Any:
+def _skeleton(
+    value: Any, key: str | None, strings: Callable[[int], Any], ints: Callable[[int], Any], n: list[int]
+) -> Any:
     # the document with slot i replaced by strings(i) / ints(i), walked in exactly `_walk`'s order
     cls = value.__class__
     if cls is str or (cls is int and -_INT_LIMIT < value < _INT_LIMIT):
@@ -146,7 +148,7 @@ def _skeleton(value: Any, key: str | None, strings: Callable[[int], Any], ints: 
     if cls is dict:
         out: dict[str, Any] = {}
         for k, v in value.items():
-            if k[:1] == "@" and k != "@id" and k != "@value" or k == "type":
+            if (k[:1] == "@" and k != "@id" and k != "@value") or k == "type":
                 out[k] = v
             else:
                 out[k] = _skeleton(v, k, strings, ints, n)
@@ -197,16 +199,17 @@ class _Template:
 
 
 def _term_text(term: Mapping[str, Any]) -> str:
+    # PyLD's own N-Quads form of one term (pyld.nquads.serialize_nquad)
     if term["type"] == "IRI":
-        return "<" + term["value"] + ">"
+        return f"<{term['value']}>"
     if term["type"] == "blank node":
         return str(term["value"])
-    text = '"' + _pyld_escape(term["value"]) + '"'
+    text = f'"{_pyld_escape(term["value"])}"'
     datatype = term.get("datatype")
     if datatype == _RDF_LANGSTRING:
-        return text + ("@" + term["language"] if term.get("language") else "")
+        return text + (f"@{term['language']}" if term.get("language") else "")
     if datatype and datatype != _XSD_STRING:
-        return text + "^^<" + datatype + ">"
+        return f"{text}^^<{datatype}>"
     return text
 
 
@@ -236,25 +239,25 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
         if term["type"] == "IRI":
             i = strings.get(value)
             if i is None or (role == "o" and predicate == _RDF_TYPE) or not watch[value]:
-                raise _Refused
+                raise _RefusedError
             kind = _IRI_SLOT
         else:
             if _NONCE in term.get("datatype", "") or _NONCE in term.get("language", ""):
-                raise _Refused
+                raise _RefusedError
             if term.get("datatype") == _RDF_JSON:
                 return json_slot(term["value"])
             if term.get("datatype") == _XSD_DOUBLE:
-                raise _Refused
+                raise _RefusedError
             i = strings.get(value)
             if i is None:
                 i = ints.get(value)
                 if i is None or term.get("datatype") == _XSD_STRING:
-                    raise _Refused
+                    raise _RefusedError
             elif watch[value]:
-                raise _Refused  # expanded as an IRI somewhere, yet a literal here
+                raise _RefusedError  # expanded as an IRI somewhere, yet a literal here
             kind = _LITERAL_SLOT
         if kinds[i] not in (0, kind):
-            raise _Refused
+            raise _RefusedError
         kinds[i] = kind
         return i
 
@@ -273,7 +276,7 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
         # and render it the same way for each document
         path = _find_json(skeleton, text, ())
         if path is None:
-            raise _Refused
+            raise _RefusedError
         node = skeleton
         for step in path:
             node = node[step]
@@ -282,11 +285,11 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
 
     for graph, triples in dataset.items():
         if graph != "@default":
-            raise _Refused  # named graphs: rare in credentials, left to PyLD
+            raise _RefusedError  # named graphs: rare in credentials, left to PyLD
         for t in triples:
             predicate = t["predicate"]["value"]
             if _NONCE in predicate:
-                raise _Refused
+                raise _RefusedError
             if predicate.startswith(ISSUER_DEPENDENT):
                 constant_terms.append(predicate[len(ISSUER_DEPENDENT) :])
             for role in ("s", "o"):
@@ -364,7 +367,7 @@ _JSON_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_a
 
 def _json_text(value: Any) -> str | None:
     try:
-        return str(_pyld_json_canonicalize(value).decode("utf-8"))
+        return str(jsonld.canonicalize(value).decode("utf-8"))  # c14n's RFC 8785, what PyLD writes rdf:JSON with
     except (TypeError, ValueError, UnicodeError, RecursionError):
         return None
 
@@ -426,9 +429,15 @@ def _render(
     if len(dataset) != template.quad_count:
         return None  # equal values merged quads; PyLD's node map may differ, so let PyLD answer
     dataset.canonicalize(_ALGORITHMS[algorithm])
-    lines = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode("utf-8").splitlines(keepends=True)
+    # Split on "\n" only: str.splitlines would also split at U+2028, U+0085 ..., which literals hold raw. Sorting
+    # the lines without their "\n" gives PyLD's order (no line holds a raw character below "\n").
+    serialized = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
+    assert serialized is not None  # no output file given, so the bytes are returned
+    lines = serialized.decode("utf-8").split("\n")
+    lines.pop()  # after the last "\n"
     lines.sort()
-    return "".join(lines), tuple(terms)
+    lines.append("")
+    return "\n".join(lines), tuple(terms)
 
 
 _TEMPLATES: dict[Any, Any] = {}  # shape key -> _Template, or None for a refused shape
@@ -465,7 +474,7 @@ def fast_rdfc(
     try:
         key = (id(loader), _walk(document, values))
         template = _TEMPLATES.get(key, _MISSING)  # (hashes the key: a non-JSON value raises TypeError here)
-    except (_Refused, TypeError, RecursionError):
+    except (_RefusedError, TypeError, RecursionError):
         _STATS.fell_back += 1
         return None
     if template is _MISSING:
@@ -496,13 +505,18 @@ def _compile_checked(document: Any, slot_count: int, loader: Any, hash_algorithm
         _walk(other, values)
         expected = rdfc(other, loader, hash_algorithm=hash_algorithm, fast=False)  # type: ignore[arg-type]
         got = _render(template, other, values, hash_algorithm)
-    except _Refused:
+    except _RefusedError:
         got = None
         template = None
-    except Exception:  # noqa: BLE001 - any PyLD error on the skeleton: leave the shape to PyLD, which reports it
+    except Exception:  # any PyLD error on the skeleton: leave the shape to PyLD, which reports it
         got = None
         template = None
-    if template is None or got is None or got[0] != expected.nquads or sorted(got[1]) != sorted(expected.undefined_terms):
+    if (
+        template is None
+        or got is None
+        or got[0] != expected.nquads
+        or sorted(got[1]) != sorted(expected.undefined_terms)
+    ):
         _STATS.refused_shapes += 1
         return None
     _STATS.compiled += 1
