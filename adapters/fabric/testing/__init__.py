@@ -9,6 +9,7 @@ from ._network import (
     TestOrg,
     blockfile,
     build_chain,
+    graft_header,
     header_hash_of,
     peer_response,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "blockfile",
     "build_chain",
     "build_product_ledger",
+    "graft_header",
     "header_hash_of",
     "issue_tls",
     "peer_response",
