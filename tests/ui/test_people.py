@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
+from tests.api.conftest import free_port
 from vcgate.canonical_schema import InputError
 from vcgate.gateway import KeyPair
 from vcgate.gateway._db import Database
@@ -21,8 +22,6 @@ from vcgate.gateway.api import ApiSettings, create_app
 from vcgate.gateway.api.pages import LOCKOUT, MAX_FAILED_LOGINS, LoginError, People, multihash_of
 from vcgate.gateway.api.pages._demo_media import digest_multibase_of
 from vcgate.gateway.api.pages._people import users_table
-
-from tests.api.conftest import free_port
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -37,9 +36,12 @@ def test_password_is_stored_as_argon2id_and_checked(people: People) -> None:
     people.add("olivia", PASSWORD, "officer", now=T0)
     with people.db.transaction() as conn:
         stored = conn.execute(select(users_table.c.password_hash)).scalar_one()
-    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
     token, op = people.login("olivia", PASSWORD, now=T0)
-    assert op.role == "officer" and not op.can("run:jobs") and op.can("read:jobs")
+    assert op.role == "officer"
+    assert not op.can("run:jobs")
+    assert op.can("read:jobs")
     assert people.session(token, now=T0 + timedelta(minutes=5)) == op
     with pytest.raises(LoginError, match="wrong user name or password"):
         people.login("olivia", "wrong password!!", now=T0)
@@ -70,13 +72,15 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(people: Pe
         people.login("ana", PASSWORD, now=T0 + LOCKOUT - timedelta(seconds=1))
     assert info.value.locked
     _token, op = people.login("ana", PASSWORD, now=T0 + LOCKOUT + timedelta(seconds=1))
-    assert op.can("run:jobs") and not op.can("admin")
+    assert op.can("run:jobs")
+    assert not op.can("admin")
 
 
 def test_sessions_expire_and_end_at_logout(people: People) -> None:
     people.add("adam", PASSWORD, "admin", now=T0)
     token, op = people.login("adam", PASSWORD, now=T0)
-    assert op.can("admin") and op.can("run:jobs")
+    assert op.can("admin")
+    assert op.can("run:jobs")
     assert people.session(token, now=T0 + timedelta(hours=9)) is None
     token, _ = people.login("adam", PASSWORD, now=T0)
     people.logout(token)
@@ -140,13 +144,18 @@ def _login(url: str, user: str, password: str = PASSWORD) -> tuple[httpx.Client,
 def test_login_sets_a_strict_httponly_cookie_and_pages_need_it(site: tuple[str, People]) -> None:
     url, _ = site
     anonymous = httpx.get(f"{url}/ui/jobs")
-    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/ui/login?next=")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/ui/login?next=")
     http, r = _login(url, "officer")
-    assert r.status_code == 303 and r.headers["location"] == "/ui/jobs"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/ui/jobs"
     cookie = r.headers["set-cookie"]
-    assert "vcgate_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "vcgate_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
     page = http.get("/ui/jobs")
-    assert page.status_code == 200 and "officer (officer)" in page.text
+    assert page.status_code == 200
+    assert "officer (officer)" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
@@ -154,14 +163,17 @@ def test_login_sets_a_strict_httponly_cookie_and_pages_need_it(site: tuple[str, 
 def test_login_form_without_its_csrf_cookie_is_refused(site: tuple[str, People]) -> None:
     url, _ = site
     r = httpx.post(f"{url}/ui/login", data={"csrf_token": "x" * 32, "username": "officer", "password": PASSWORD})
-    assert r.status_code == 403 and "login form has expired" in r.text
+    assert r.status_code == 403
+    assert "login form has expired" in r.text
 
 
 @pytest.mark.server
 def test_wrong_password_answers_401_with_the_form(site: tuple[str, People]) -> None:
     url, _ = site
     _http, r = _login(url, "analyst", "not the password")
-    assert r.status_code == 401 and "wrong user name or password" in r.text and 'role="alert"' in r.text
+    assert r.status_code == 401
+    assert "wrong user name or password" in r.text
+    assert 'role="alert"' in r.text
 
 
 @pytest.mark.server
@@ -169,7 +181,8 @@ def test_posts_without_the_session_csrf_token_are_refused(site: tuple[str, Peopl
     url, _ = site
     http, _ = _login(url, "analyst")
     r = http.post("/ui/jobs", data={"entries": "{}", "csrf_token": "forged"})
-    assert r.status_code == 403 and "did not come from this site" in r.text
+    assert r.status_code == 403
+    assert "did not come from this site" in r.text
 
 
 @pytest.mark.server
@@ -178,11 +191,14 @@ def test_an_officer_cannot_start_a_job_or_sync(site: tuple[str, People]) -> None
     http, _ = _login(url, "officer")
     token = _csrf(http.get("/ui/").text)
     page = http.get("/ui/jobs")
-    assert "Start a job" not in page.text and "analysts start them" in page.text
+    assert "Start a job" not in page.text
+    assert "analysts start them" in page.text
     r = http.post("/ui/jobs", data={"entries": '{"entryNumber": "X"}', "csrf_token": token})
-    assert r.status_code == 403 and "may not start jobs" in r.text
+    assert r.status_code == 403
+    assert "may not start jobs" in r.text
     r = http.post("/ui/sync", data={"csrf_token": token})
-    assert r.status_code == 403 and "may not sync adapters" in r.text
+    assert r.status_code == 403
+    assert "may not sync adapters" in r.text
 
 
 @pytest.mark.server
@@ -193,4 +209,5 @@ def test_logout_ends_the_session(site: tuple[str, People]) -> None:
     cookie = http.cookies["vcgate_session"]
     assert http.post("/ui/logout", data={"csrf_token": token}).status_code == 303
     replay = httpx.get(f"{url}/ui/", cookies={"vcgate_session": cookie})
-    assert replay.status_code == 303 and "/ui/login" in replay.headers["location"]
+    assert replay.status_code == 303
+    assert "/ui/login" in replay.headers["location"]

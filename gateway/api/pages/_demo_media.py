@@ -14,8 +14,8 @@ import uuid
 from datetime import datetime
 
 from ..._issuing import IssuingService
-from ..._keys import KeyPair
 from ..._store import Store
+from ...verification._keys import KeyPair
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/traceability/v1", "https://w3id.org/vcgate/v1"]
 MEDIA_BASE = "https://media.acme.example/products"

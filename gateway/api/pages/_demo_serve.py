@@ -11,8 +11,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ..._keys import KeyPair
-from ..._policy import Policy
+from ...verification._keys import KeyPair
+from ...verification._policy import Policy
 from .._app import create_app
 from .._settings import ApiSettings
 from .._wiring import WiringSettings

@@ -157,8 +157,8 @@ class People:
                     )
                 )
         # Raised after the transaction commits, so failed attempts are counted.
-        if refusal is not None:
-            raise refusal
+        if refusal is not None or row is None:
+            raise refusal or LoginError("wrong user name or password")
         return token, Operator(username, row.role, csrf)
 
     def _check(self, conn: Any, row: Any, password: str, now: datetime) -> LoginError | None:

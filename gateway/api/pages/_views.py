@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from ..._jobs import VerificationEnvironment
 from ..._links import GS1_KEY, IPR, LICENCE, CredentialView, EntryError, gtin_prefixes, normalize_gtin
-from ..._policy import Policy
 from ..._store import Store, credentials_table, documents_table, entries_table, results_table
+from ...verification._policy import Policy
 
 PRODUCT_REGISTRATION = "ProductRegistrationCredential"
 #: Media types the product page embeds as images (anything else is offered as a download, e.g. 3-D models).
