@@ -106,6 +106,21 @@ def test_a_raw_record_other_than_the_endorsed_value_fails(credential: dict[str, 
     assert result.check("fabric.record").problems[0].pointer == "/rawRecord"
 
 
+def test_the_record_digest_must_be_the_endorsed_values(credential: dict[str, Any], anchor: dict[str, Any]) -> None:
+    # A tampered credential: rawRecord still the endorsed bytes, recordDigest pointing at other content (what the
+    # gateway keys replay and revocation by).
+    c, ev, _ = _edit(credential)
+    ev["recordDigest"] = "sha256:" + hashlib.sha256(product_value("00614141000012", "Counterfeit Drill")).hexdigest()
+    result = _check(c, anchor)
+    assert result.status == "invalid"
+    check = result.check("fabric.record")
+    assert check.problems[0].code == "fabric.record_mismatch"
+    assert check.problems[0].pointer == "/recordDigest"
+    # Without rawRecord the digest is still bound to the endorsed value.
+    del ev["rawRecord"]
+    assert _check(c, anchor).check("fabric.record").problems[0].pointer == "/recordDigest"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "pointer"),
     [
