@@ -236,8 +236,16 @@ def _convert(exc: Exception) -> CanonicalizationError:
 
 
 # PyLD resolves a relative IRI against this placeholder base when the document has none: a `type` value no
-# context maps (with no @vocab in scope) or a relative id ends up under it, i.e. undefined.
+# context maps (with no @vocab in scope) ends up under it, i.e. it is an undefined term.
 _RELATIVE_BASE = jsonld.DEFAULT_BASE_IRI
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def undefined_type_value(predicate: str, obj: Mapping[str, Any]) -> str | None:
+    """The name of an undefined ``type`` value if this triple's object is one (see ``_RELATIVE_BASE``)."""
+    if predicate == _RDF_TYPE and obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
+        return str(obj["value"][len(_RELATIVE_BASE) :])
+    return None
 
 
 def _undefined_in_dataset(dataset: Mapping[str, list[dict[str, Any]]]) -> list[str]:
@@ -251,7 +259,7 @@ def _undefined_in_dataset(dataset: Mapping[str, list[dict[str, Any]]]) -> list[s
             obj = t["object"]
             if obj["type"] == "IRI" and obj["value"].startswith(ISSUER_DEPENDENT):
                 found.append(obj["value"])
-            elif obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
+            elif pred == _RDF_TYPE and obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
                 found.append(obj["value"][len(_RELATIVE_BASE) :])
             dt = obj.get("datatype")
             if isinstance(dt, str) and dt.startswith(ISSUER_DEPENDENT):
