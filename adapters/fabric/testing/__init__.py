@@ -12,6 +12,7 @@ from ._network import (
     graft_header,
     header_hash_of,
     peer_response,
+    strip_validation_codes,
 )
 from ._peer import (
     ProductLedger,
@@ -38,5 +39,6 @@ __all__ = [
     "issue_tls",
     "peer_response",
     "product_value",
+    "strip_validation_codes",
     "write_msp_dir",
 ]
