@@ -257,12 +257,10 @@ def _quantity(value: Any, pointer: str) -> int:
         q = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise EntryError("ENTRY_FIELD_INVALID", f"quantity {_short(value)} is not a number", pointer) from None
-    if not q.is_finite() or q != q.to_integral_value() or not 0 < q <= MAX_QUANTITY:
-        raise EntryError(
-            "ENTRY_NUMBER_OUT_OF_RANGE",
-            f"quantity {_short(value)} must be a whole number from 1 to {MAX_QUANTITY}",
-            pointer,
-        )
+    # Beyond the domain (NaN, infinities, 1e308) is hostile or garbled input; a negative or a fraction is a slip.
+    code = "ENTRY_NUMBER_OUT_OF_RANGE" if not q.is_finite() or q > MAX_QUANTITY else "ENTRY_FIELD_INVALID"
+    if code == "ENTRY_NUMBER_OUT_OF_RANGE" or q != q.to_integral_value() or q <= 0:
+        raise EntryError(code, f"quantity {_short(value)} must be a whole number from 1 to {MAX_QUANTITY}", pointer)
     return int(q)
 
 
@@ -278,10 +276,10 @@ def _value(value: Any, pointer: str) -> str | None:
         v = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise EntryError("ENTRY_FIELD_INVALID", f"value {_short(value)} is not a decimal amount", pointer) from None
-    if not v.is_finite() or v < 0 or v.adjusted() > 30:
-        raise EntryError(
-            "ENTRY_NUMBER_OUT_OF_RANGE", f"value {_short(value)} must be a non-negative amount below 1e31", pointer
-        )
+    if not v.is_finite() or v.adjusted() > 30:
+        raise EntryError("ENTRY_NUMBER_OUT_OF_RANGE", f"value {_short(value)} must be an amount below 1e31", pointer)
+    if v < 0:
+        raise EntryError("ENTRY_FIELD_INVALID", f"value {_short(value)} must be a non-negative amount", pointer)
     return format(v.normalize(), "f")
 
 
@@ -309,7 +307,8 @@ def parse_entry(row: Any) -> Entry:
             raise EntryError(exc.problem.code, exc.problem.detail, ptr + "/gtin") from None
         number_field = raw.get("line", i + 1)
         if isinstance(number_field, bool) or not isinstance(number_field, int) or not 0 < number_field <= MAX_QUANTITY:
-            code = "ENTRY_NUMBER_OUT_OF_RANGE" if isinstance(number_field, (int, float)) else "ENTRY_FIELD_INVALID"
+            big = isinstance(number_field, int) and number_field > MAX_QUANTITY
+            code = "ENTRY_NUMBER_OUT_OF_RANGE" if big else "ENTRY_FIELD_INVALID"
             raise EntryError(code, f"line must be an integer from 1 to {MAX_QUANTITY}", ptr + "/line")
         lines.append(
             EntryLine(
