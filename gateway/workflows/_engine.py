@@ -193,6 +193,12 @@ def _distinct(values: Any) -> list[Any]:
     return out
 
 
+def _join(values: Any, separator: Any = ", ") -> str:
+    if not isinstance(values, list) or not isinstance(separator, str):
+        raise TypeError("join() takes a list and a separator text")
+    return separator.join(v if isinstance(v, str) else str(v) for v in values)
+
+
 def _ts(value: Any) -> str:
     t = _instant(value)
     if t is None:
@@ -211,6 +217,7 @@ _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sum": _sum,
     "distinct": _distinct,
     "convert": _convert,
+    "join": _join,
 }
 
 
@@ -402,6 +409,20 @@ class WorkflowSession:
         from ._run import run_entry
 
         return run_entry(self, entry, checked_at, dict(prior or {}), policy, policy_digest)
+
+    def run_with_claims(
+        self,
+        entry: WorkflowEntry,
+        *,
+        checked_at: datetime,
+        claims: dict[tuple[str, ...], Decimal],
+        policy: str = "",
+        policy_digest: str = "",
+    ) -> EntryVerdict:
+        """:meth:`run`, adding this entry's claims to ``claims`` (a running book over entries judged in order)."""
+        from ._run import run_entry
+
+        return run_entry(self, entry, checked_at, claims, policy, policy_digest)
 
 
 __all__ = [

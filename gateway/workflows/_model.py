@@ -45,6 +45,7 @@ FUNCTIONS = frozenset(
         "distinct",
         "digest",
         "convert",
+        "join",
     }
 )
 #: Variables every expression may use, besides the credential views, lets and step bindings.
@@ -673,13 +674,6 @@ _CEL_BUILTINS = frozenset(
         "getFullYear",
         "getMonth",
         "getDayOfMonth",
-        "max",
-        "min",
-        "lowerAscii",
-        "upperAscii",
-        "trim",
-        "split",
-        "join",
     }
 )
 # Comprehension variables (``list.all(x, …)``) appear among a program's variables; the macro itself binds them.
