@@ -13,7 +13,7 @@ from typing import Any
 import rfc8785
 
 from .._links import EntryError, EntryVerdict
-from ._engine import WorkflowEntry, WorkflowSession
+from ._engine import ClaimLedger, WorkflowEntry, WorkflowSession
 from ._model import EntryField, Workflow
 
 
@@ -127,7 +127,7 @@ def judge_in_order(
 ) -> list[EntryVerdict]:
     """Verdicts on ``entries`` (returned in input order), judged in entry-date-then-number order so that each
     reconciliation sees what earlier entries claimed (docs/workflows.md, "Reconciliation")."""
-    claims: dict[tuple[str, ...], Decimal] = {}
+    claims: ClaimLedger = {}
     order = sorted(range(len(entries)), key=lambda i: (entries[i].date, entries[i].number))
     out: dict[int, EntryVerdict] = {}
     for i in order:

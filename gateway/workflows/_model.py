@@ -173,6 +173,8 @@ class Step:
     bind: str | None = None
     # reconcile
     key: Expression | None = None
+    claimant: Expression | None = None
+    counts: Expression | None = None
     claimed: Quantity | None = None
     against: Quantity | None = None
     mode: Literal["cumulative", "total"] = "cumulative"
@@ -477,7 +479,7 @@ class _Loader:
         kind_keys = {
             "check": {"rules", "passed"},
             "choose": {"candidates", "rules", "missing", "rename", "bind"},
-            "reconcile": {"key", "claimed", "against", "mode", "tolerance", "exceeded", "passed"},
+            "reconcile": {"key", "claimant", "counts", "claimed", "against", "mode", "tolerance", "exceeded", "passed"},
         }
         name = self.scalar(m, "name", node)
         if not NAME.match(name):
@@ -557,6 +559,8 @@ class _Loader:
         extra = scoped | {"claimed", "available", "before", "total", "unit"}
         return {
             "key": self.expr(m["key"], extra=scoped) if "key" in m else None,
+            "claimant": self.expr(m["claimant"], extra=scoped) if "claimant" in m else None,
+            "counts": self.expr(m["counts"], extra=scoped | {"claimant"}) if "counts" in m else None,
             "claimed": self.quantity(m["claimed"], scoped),
             "against": self.quantity(m["against"], scoped),
             "mode": mode,
