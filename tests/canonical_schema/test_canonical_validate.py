@@ -36,6 +36,7 @@ FILES = {
     "EntryNumberCredential": "entry-number.json",
     "MillTestReportCredential": "mill-test-report.json",
     "ProductRegistrationCredential": "product-registration.json",
+    "LaceyActDeclarationCredential": "lacey-act-declaration.json",
 }
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -574,6 +575,12 @@ INVALID_CASES: list[tuple[str, str, Mutation, list[tuple[str, str]]]] = [
         "VerificationReport",
         _set("credentialSubject/entries/0/lines/0/gtin", "ABC"),
         [(S, "/credentialSubject/entries/0/lines/0/gtin")],
+    ),
+    (
+        "lacey-bad-hts",
+        "LaceyActDeclarationCredential",
+        _set("credentialSubject/htsNumber", "44-07"),
+        [(S, "/credentialSubject/htsNumber")],
     ),
     # base rules take precedence over the schema at the same place: one mistake, one problem
     (
