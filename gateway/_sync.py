@@ -35,13 +35,13 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import InputError, VcgateError
 
-from ._dids import DidResolver
-from ._keys import KeyPair
-from ._pipeline import LedgerRevocation
-from ._policy import Policy
-from ._proofs import sign
 from ._store import AdapterRegistration, PageWrite, QuarantinedRecord, Store
-from ._verify import issuer_id
+from .verification._dids import DidResolver
+from .verification._keys import KeyPair
+from .verification._pipeline import LedgerRevocation
+from .verification._policy import Policy
+from .verification._proofs import sign
+from .verification._verify import issuer_id
 
 __all__ = [
     "AdapterRun",
