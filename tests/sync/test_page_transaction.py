@@ -22,7 +22,7 @@ WRITER = textwrap.dedent(
     import sys, time
     from datetime import datetime, UTC
     from pathlib import Path
-    from vcgate.gateway._pipeline import LedgerRevocation
+    from vcgate.gateway.verification._pipeline import LedgerRevocation
     from vcgate.gateway._store import PageWrite, Store
 
     url, marker = sys.argv[1], Path(sys.argv[2])
