@@ -1,16 +1,16 @@
 """Sync: records quarantined by ``vcgate sync`` (translation, mapping or evidence failures) and what an adapter
 registration says about itself (its party, ledger kind and id, and the summary of its last sync pass).
 
-Revision ID: jobs_0002_sync
-Revises: jobs_0001
+Revision ID: jobs_0003_sync
+Revises: jobs_0002
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "jobs_0002_sync"
-down_revision = "jobs_0001"
+revision = "jobs_0003_sync"
+down_revision = "jobs_0002"
 branch_labels = None
 depends_on = None
 
