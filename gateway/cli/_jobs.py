@@ -78,7 +78,7 @@ def _store(db: str | None) -> Store:
 
 def _policy(path: Path | None) -> Policy:
     try:
-        return Policy.from_file(path) if path else Policy.default()
+        return Policy.load(path) if path else Policy.default()
     except VcgateError as exc:
         _usage(str(exc))
 

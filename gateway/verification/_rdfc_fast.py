@@ -51,6 +51,7 @@ from ._canonical import (
     RdfcResult,
     _ContextCachingProcessor,
     _options,
+    undefined_type_value,
 )
 
 __all__ = ["FastPathStats", "dump_shapes", "fast_rdfc", "fast_stats", "load_shapes"]
@@ -357,12 +358,12 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
             if _NONCE in predicate:
                 raise _RefusedError
             if predicate.startswith(ISSUER_DEPENDENT):
-                constant_terms.append(predicate[len(ISSUER_DEPENDENT) :])
+                constant_terms.append(predicate)
             for role in ("s", "o"):
                 term = t["subject" if role == "s" else "object"]
                 dt = term.get("datatype")
                 if isinstance(dt, str) and dt.startswith(ISSUER_DEPENDENT):
-                    constant_terms.append(dt[len(ISSUER_DEPENDENT) :])
+                    constant_terms.append(dt)
                 text = _term_text(term)
                 if _NONCE in text or (term["type"] == "literal" and term["value"] in ints):
                     pieces.extend(slot_pieces(term, role, predicate))
@@ -371,7 +372,9 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
                     # the second-opinion check in `_compile_checked` refuses such a shape)
                     pieces.append(text)
                     if term["type"] == "IRI" and term["value"].startswith(ISSUER_DEPENDENT):
-                        constant_terms.append(term["value"][len(ISSUER_DEPENDENT) :])
+                        constant_terms.append(term["value"])
+                    elif role == "o" and (undefined := undefined_type_value(predicate, term)) is not None:
+                        constant_terms.append(undefined)
                 if role == "s":
                     pieces.append(" <" + predicate + "> ")
             pieces.append(" .\n")
@@ -486,7 +489,7 @@ def _render(
         if iri.__class__ is not str or iri.startswith("_:") or not _ABSOLUTE_IRI.match(iri) or _BAD_IRI.search(iri):
             return None
         if iri.startswith(ISSUER_DEPENDENT):
-            terms.append(iri[len(ISSUER_DEPENDENT) :])
+            terms.append(iri)  # issuer-dependent terms are reported as full IRIs (_canonical)
         rendered[i] = iri
     for path, plain in template.json_paths:
         node = document
