@@ -19,9 +19,9 @@ R1  Header. Each schema gets ``$schema`` (2020-12), an ``$id`` under https://w3i
 R2  ``$ref`` is resolved by inlining the referenced upstream file (``.yml`` names map to the ``.json`` copy).
 R3  ``@context``: upstream fixes it to two URLs (GS1's schemas even name GS1's unpinned licence context).
 Canonical:
-    first entry credentials/v2 (or credentials/v1 for a VC 1.1 document), second traceability/v1, then
-    optionally
-    vcgate's context and, for VC 1.1 documents with legacy proofs, the pinned proof-suite contexts; no
+    first entry credentials/v2 (or credentials/v1 for a VC 1.1 document); traceability/v1 present; the rest
+    optionally vcgate's context and the pinned proof-suite contexts. Order beyond the first entry is free (VC
+    2.0 §4.3 fixes only the first; real issuers put proof-suite contexts before traceability/v1); no
     duplicates.
 R4  ``type``: upstream fixes the exact array; canonical requires an array containing ``VerifiableCredential``
 and
@@ -206,8 +206,9 @@ def context_schema() -> Json:
         "type": "array",
         "minItems": 2,
         "uniqueItems": True,
-        "prefixItems": [{"enum": [CREDENTIALS_V2, CREDENTIALS_V1]}, {"const": TRACEABILITY_V1}],
-        "items": {"enum": [VCGATE_V1, *LEGACY_SUITE_CONTEXTS]},
+        "prefixItems": [{"enum": [CREDENTIALS_V2, CREDENTIALS_V1]}],
+        "items": {"enum": [TRACEABILITY_V1, VCGATE_V1, *LEGACY_SUITE_CONTEXTS]},
+        "contains": {"const": TRACEABILITY_V1},
     }
 
 
