@@ -18,7 +18,8 @@ Checks, in order (each ``passed | failed | error | not_applicable`` with ``fabri
 4. ``fabric.chaincode_definition`` — the ``_lifecycle`` commit that set the chaincode's endorsement policy passes
    every transaction check under the channel's LifecycleEndorsement policy.
 5. ``fabric.block`` — when the block travels in the evidence: its header hashes to ``blockHeaderHash``, its data
-   hash covers the envelope at ``txIndex``, and the orderers signed it.
+   hash covers the envelope at ``txIndex``, the orderers signed it, and the config block they signed as in force
+   (``last_config``) is the one the evidence's config chain ends at.
 6. The transaction checks of :func:`check_transaction` (``fabric.creator_signature``, ``fabric.tx_id``,
    ``fabric.certificate_chain``, ``fabric.endorsement_signatures``, ``fabric.proposal_hash``,
    ``fabric.endorsement_policy``): the endorsements over the exact ``proposal_response_payload`` bytes are what make
@@ -58,7 +59,7 @@ from ._evidence import NOT_RECORDED, FabricProof
 from ._lifecycle import LIFECYCLE_NAMESPACE, definitions_from_writes, merge_definitions
 from ._model import Block, EndorserTransaction
 from ._msp import VerificationCache, certificate_der
-from ._verify import ChannelState, FabricAnchorError, check_block, check_transaction
+from ._verify import ChannelState, FabricAnchorError, check_block, check_transaction, signed_last_config
 
 _log = logging.getLogger("vcgate.adapters.fabric")
 
@@ -392,6 +393,21 @@ class FabricEvidenceChecker:
                 "fabric.block", _problem("fabric.block_inclusion", "transaction not in the named block", problem)
             )
             return
+        # The orderers sign which config block was in force (OrdererBlockMetadata.last_config, Fabric >= 1.4.2):
+        # evidence that stops its config chain early (before a CA revocation, say) is caught here.
+        last_config = signed_last_config(block)
+        if last_config is not None and last_config != proof.config_block_number:
+            run.failed(
+                "fabric.block",
+                _problem(
+                    "fabric.config_block_mismatch",
+                    "the config in force differs from the block's",
+                    f"block #{block.number} was ordered under config block #{last_config}; the evidence's config "
+                    f"chain ends at #{proof.config_block_number}",
+                    "/proofMaterial/configBlockNumber",
+                ),
+            )
+            return
         # Only the block-level checks: the transaction itself is checked below from the envelope.
         result = check_block(dataclasses.replace(block, transactions=()), state, self._cache)
         signature = result.check("orderer_signature")
@@ -402,7 +418,7 @@ class FabricEvidenceChecker:
                 (signature.problem,) if signature.problem else (),
             )
             return
-        run.passed("fabric.block", f"block #{block.number}: data hash and orderer signature")
+        run.passed("fabric.block", f"block #{block.number}: data hash, orderer signature, config in force")
 
     def _check_record(self, run: _Run, ev: LedgerEvidence, proof: FabricProof, tx: Any) -> None:
         content: EndorserTransaction = tx.content
