@@ -35,6 +35,7 @@ from vcgate.adapters.sdk import (
     Cursor,
     Health,
     RecordPage,
+    RewindPage,
     SourceRecord,
     Translation,
     TranslationError,
@@ -91,16 +92,6 @@ IP_LICENCE_SCHEMA: Final = (
 _PROFILES: Final = {"ip-licence": (IP_LICENCE_SCHEMA, "eas-ip-licence.yaml")}
 _ANCHORED_MAPPING: Final = "anchored-ip-licence.yaml"
 _CALL_BATCH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class RewindPage(RecordPage):
-    """An (empty) page reporting a reorg: the block of ``abandoned`` left the canonical chain, and the stream
-    continues from ``next_cursor``. Consumers drop what they took from this ledger above height ``keep_through``
-    (credentials that survived the reorg come again with the same ids)."""
-
-    abandoned: Cursor
-    keep_through: int
 
 
 def builtin_mapping(name: str) -> CredentialMapping:
@@ -755,6 +746,10 @@ class EthereumAdapter:
             mappings=tuple(m.info() for m in mappings.values()),
             description="; ".join(sources) + f"; finality {self.finality.describe()}",
         )
+
+    def published_mappings(self) -> tuple[CredentialMapping, ...]:
+        """Every mapping this instance translates with (the gateway stores them so replay can rebuild credentials)."""
+        return tuple({(m.id, m.digest): m for m in self._all_mappings()}.values())
 
     def _all_mappings(self) -> list[CredentialMapping]:
         out = [s.mapping for s in self._schemas.values()] + [e.mapping for e in self._events.values()]
