@@ -16,6 +16,9 @@ extra server). See docs/scale-out.md and docs/adr/0011-dask-scale-out.md.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,13 +29,17 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from vcgate.canonical_schema import VcgateError
 
 from ._jobs import EnvironmentSpec, JobError, VerificationEnvironment
 from ._links import Entry
 
 __all__ = [
     "SCHEDULER_ENV",
+    "WORKER_DATABASE_ENV",
     "ClusterError",
     "DaskExecutor",
     "TaskRecord",
@@ -104,14 +111,43 @@ def _spec_digest(spec: EnvironmentSpec) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+WORKER_DATABASE_ENV = "VCGATE_WORKER_DATABASE_URL"
+
+
 def _environment(spec: EnvironmentSpec) -> VerificationEnvironment:
-    """This worker process's environment for ``spec`` (built once; later tasks of the job reuse it)."""
+    """This worker process's environment for ``spec`` (built once; later tasks of the job reuse it).
+
+    ``$VCGATE_WORKER_DATABASE_URL`` on a worker replaces the driver's database URL (the same database seen under
+    another host name from the workers' network). A worker that cannot open the database fails its task with a
+    :class:`ClusterError` that names the database; it never verifies against an empty store.
+    """
     key = _spec_digest(spec)
     with _ENV_LOCK:
         env = _ENVIRONMENTS.get(key)
         if env is None:
-            env = _ENVIRONMENTS[key] = VerificationEnvironment.from_spec(spec)
+            url = os.environ.get(WORKER_DATABASE_ENV) or spec.database_url
+            if url.startswith("sqlite") and not _sqlite_file_exists(url):
+                raise ClusterError(f"worker {_worker_address()} cannot reach the database: {url} does not exist here")
+            try:
+                env = VerificationEnvironment.from_spec(dataclasses.replace(spec, database_url=url))
+            except VcgateError as exc:
+                raise ClusterError(f"worker {_worker_address()} cannot reach the database: {exc}") from None
+            _ENVIRONMENTS[key] = env
         return env
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return bool(path) and path != ":memory:" and Path(path).is_file()
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """A SQLite URL with an absolute path (workers do not share the driver's working directory)."""
+    if url.startswith("sqlite") and "///" in url:
+        head, path = url.split("///", 1)
+        if path and path != ":memory:" and not path.startswith("/"):
+            return f"{head}///{Path(path).resolve()}"
+    return url
 
 
 def _worker_address() -> str:
@@ -181,9 +217,9 @@ class DaskExecutor:
         """Connect to the scheduler (or start a ``LocalCluster``)."""
         try:
             from distributed import Client, LocalCluster
-        except ImportError:  # pragma: no cover - distributed is a core dependency
-            raise ClusterError('Dask is not installed: pip install "vcgate"') from None
-        self._spec = spec
+        except ImportError:  # pragma: no cover - the cluster extra is missing
+            raise ClusterError('Dask is not installed: pip install "vcgate[cluster]"') from None
+        self._spec = dataclasses.replace(spec, database_url=absolute_sqlite_url(spec.database_url))
         try:
             if self.address is None:
                 n = self.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
@@ -222,9 +258,11 @@ class DaskExecutor:
                     TaskRecord(future.key, out["worker"], len(out["results"]), out["seconds"], out["cpu"])
                 )
                 yield out["results"]
-        except OSError as exc:  # the scheduler went away (CommClosedError is an OSError)
+        except (OSError, asyncio.CancelledError, concurrent.futures.CancelledError) as exc:
+            # The scheduler went away: its connection closed (CommClosedError is an OSError) or it cancelled our
+            # futures as the client gave up reconnecting (FutureCancelledError).
             raise ClusterError(
-                f"lost the Dask scheduler mid-job ({exc}); finished chunks are stored — "
+                f"lost the Dask scheduler mid-job ({type(exc).__name__}); finished chunks are stored — "
                 "resume with `vcgate jobs run --resume` once a scheduler is up"
             ) from None
         finally:
