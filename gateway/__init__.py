@@ -8,17 +8,6 @@ Typical use::
     result.status  # "verified" | "invalid" | "error"
 """
 
-from ._canonical import CanonicalizationError, jcs, rdfc, undefined_terms
-from ._dids import (
-    DidJwkMethod,
-    DidKeyMethod,
-    DidMethod,
-    DidResolutionError,
-    DidResolver,
-    DidWebMethod,
-    VerificationMethod,
-    did_web_url,
-)
 from ._issuing import IssuingError, IssuingService
 from ._jobs import (
     EnvironmentSpec,
@@ -39,8 +28,6 @@ from ._jobs import (
     run_job,
     sync,
 )
-from ._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
-from ._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
 from ._links import (
     CredentialGraph,
     CredentialView,
@@ -73,9 +60,30 @@ from ._parties import (
     check_binding_proof,
     sign_binding_challenge,
 )
-from ._pipeline import CredentialPipeline, LedgerObservation, LedgerRevocation, PipelineResult, credential_digest
-from ._policy import Policy, PolicyError
-from ._proofs import (
+from ._reports import build_report, render_html, sign_report
+from ._store import Store, StoredCredential, StoreError, StoreStatusListFetcher
+from .verification._canonical import CanonicalizationError, jcs, rdfc, undefined_terms
+from .verification._dids import (
+    DidJwkMethod,
+    DidKeyMethod,
+    DidMethod,
+    DidResolutionError,
+    DidResolver,
+    DidWebMethod,
+    VerificationMethod,
+    did_web_url,
+)
+from .verification._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
+from .verification._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
+from .verification._pipeline import (
+    CredentialPipeline,
+    LedgerObservation,
+    LedgerRevocation,
+    PipelineResult,
+    credential_digest,
+)
+from .verification._policy import Policy, PolicyError
+from .verification._proofs import (
     SUITES,
     Cryptosuite,
     HashData,
@@ -85,8 +93,7 @@ from ._proofs import (
     sign,
     verify_proof,
 )
-from ._reports import build_report, render_html, sign_report
-from ._status import (
+from .verification._status import (
     HttpStatusListFetcher,
     StaticStatusListFetcher,
     StatusEntry,
@@ -99,9 +106,8 @@ from ._status import (
     parse_status_entry,
     read_status,
 )
-from ._store import Store, StoredCredential, StoreError, StoreStatusListFetcher
-from ._trust import TrustPolicy
-from ._verify import (
+from .verification._trust import TrustPolicy
+from .verification._verify import (
     CredentialVerificationError,
     VerificationResult,
     Verifier,

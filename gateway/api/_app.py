@@ -31,10 +31,10 @@ from starlette.responses import Response
 from vcgate.canonical_schema import CREDENTIALS_V2_URL, VcgateError
 
 from .._db import Database
-from .._dids import DidResolutionError, DidResolver, DidWebMethod
-from .._proofs import ProofError, sign
-from .._status import HttpStatusListFetcher, StatusList, StatusListChecker, StatusListError
-from .._verify import VerificationResult, Verifier, issuer_id, parse_json_strictly
+from ..verification._dids import DidResolutionError, DidResolver, DidWebMethod
+from ..verification._proofs import ProofError, sign
+from ..verification._status import HttpStatusListFetcher, StatusList, StatusListChecker, StatusListError
+from ..verification._verify import VerificationResult, Verifier, issuer_id, parse_json_strictly
 from ._audit import AuditLog
 from ._auth import SCOPES, ClientRegistry, Principal, RateLimiter, TokenError, TokenService
 from ._guard import RequestGuard
@@ -931,6 +931,9 @@ def create_app(settings: ApiSettings, *, wiring: WiringSettings | None = None) -
     from ._wiring import install_wiring
 
     install_wiring(app, ctx, wiring)
+    from .pages import install_pages
+
+    install_pages(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     app.add_middleware(
         RequestGuard,

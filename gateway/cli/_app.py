@@ -19,11 +19,11 @@ from rich.table import Table
 from vcgate.canonical_schema import VcgateError
 
 from .._demo import demo_command
-from .._dids import DidResolver
-from .._keys import KeyPair
-from .._policy import Policy
-from .._proofs import SUITES, sign
-from .._verify import Verifier
+from ..verification._dids import DidResolver
+from ..verification._keys import KeyPair
+from ..verification._policy import Policy
+from ..verification._proofs import SUITES, sign
+from ..verification._verify import Verifier
 from ._adapters import adapters_app
 from ._api import clients_app, serve
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
@@ -33,6 +33,7 @@ from ._evidence import evidence_app
 from ._fabric import fabric_app
 from ._jobs import register_jobs_commands
 from ._plain_ledger import plain_ledger_app
+from ._users import users_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -49,6 +50,7 @@ register_jobs_commands(app)
 app.add_typer(clients_app, name="clients")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(users_app, name="users")
 app.command("serve")(serve)
 app.command("demo")(demo_command)
 
@@ -121,7 +123,7 @@ def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
     """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
     if offline:
         return Verifier(policy, DidResolver.offline())
-    from .._status import HttpStatusListFetcher, StatusListChecker
+    from ..verification._status import HttpStatusListFetcher, StatusListChecker
 
     return Verifier(policy, DidResolver.default(), status_checker=StatusListChecker(HttpStatusListFetcher()))
 

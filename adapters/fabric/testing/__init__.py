@@ -9,8 +9,10 @@ from ._network import (
     TestOrg,
     blockfile,
     build_chain,
+    graft_header,
     header_hash_of,
     peer_response,
+    strip_validation_codes,
 )
 from ._peer import (
     ProductLedger,
@@ -32,9 +34,11 @@ __all__ = [
     "blockfile",
     "build_chain",
     "build_product_ledger",
+    "graft_header",
     "header_hash_of",
     "issue_tls",
     "peer_response",
     "product_value",
+    "strip_validation_codes",
     "write_msp_dir",
 ]
