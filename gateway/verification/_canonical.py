@@ -353,12 +353,21 @@ def rdfc(
     loader: Callable[..., Any] | None = None,
     *,
     hash_algorithm: Literal["sha256", "sha384"] = "sha256",
+    fast: bool = True,
 ) -> RdfcResult:
     """RDFC-1.0 canonical N-Quads of ``document`` plus every undefined term met during expansion.
 
     ``hash_algorithm`` is RDFC-1.0's internal hash (SHA-256 by default; ecdsa-rdfc-2019 with P-384 uses SHA-384).
+    ``fast`` lets the compiled, natively canonicalized path (``_rdfc_fast``) answer when it can show its answer is
+    PyLD's; ``fast=False`` always uses PyLD (the reference). The undefined terms are the same multiset either way.
     Raises :class:`CanonicalizationError` (code ``CONTEXT_NOT_ALLOWED`` for an unpinned context).
     """
+    if fast:
+        from ._rdfc_fast import fast_rdfc  # late: _rdfc_fast builds on this module
+
+        answer = fast_rdfc(document, loader, hash_algorithm)
+        if answer is not None:
+            return answer
     dropped: list[str] = []
 
     def on_dropped(prop: str | None) -> None:
