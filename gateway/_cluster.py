@@ -162,7 +162,8 @@ def _worker_address() -> str:
 def verify_chunk_task(spec: EnvironmentSpec, chunk: list[dict[str, Any]]) -> dict[str, Any]:
     """A Dask task: verify one chunk of normalised entries and store the verdicts (idempotent writes).
 
-    Returns the verdicts (the driver counts them and shows progress), the worker's address and the time spent.
+    Returns each entry's key and verdict (the driver counts them and shows progress), the worker's address and the
+    time spent.
     The environment is not thread-safe, so a worker with several threads runs one chunk at a time.
     """
     started, cpu = time.perf_counter(), time.process_time()
@@ -171,9 +172,11 @@ def verify_chunk_task(spec: EnvironmentSpec, chunk: list[dict[str, Any]]) -> dic
         verdicts = [v.to_json() for v in env.verify([Entry.from_json(e) for e in chunk])]
     # The job's policy digest is the digest of the policy the spec carries (Policy.digest hashes the data).
     env.store.put_results(verdicts, env.policy.digest, spec.checked_at)
+    # The results are stored; the driver needs only each entry's key and verdict (progress and counts), so little
+    # travels back through the scheduler.
     return {
         "worker": _worker_address(),
-        "results": verdicts,
+        "results": [{"entryKey": v["entryKey"], "verdict": v["verdict"]} for v in verdicts],
         "seconds": time.perf_counter() - started,
         "cpu": time.process_time() - cpu,
     }

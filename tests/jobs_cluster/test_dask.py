@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jobs._world import CHECKED_AT, World
 from plain_ledger.conftest import postgres_server, postgres_url  # noqa: F401 - pytest fixtures, used by name
 
@@ -377,3 +379,45 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert cli.returncode == 64
     assert "needs a scheme" in cli.stderr
+
+
+def test_cli_on_an_embedded_local_cluster_equals_the_local_pool(
+    world_and_rows: tuple[World, dict[str, dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    """``--cluster local`` starts a LocalCluster (no server to install) over a SQLite store; same verdicts as the
+    local process pool on a copy of the same store."""
+    world, rows, template = world_and_rows
+    path = _entries_file(rows, tmp_path, "local", n=300)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
+    cli = [sys.executable, "-c", "from vcgate.gateway.cli import main; main()", "jobs", "run", str(path)]
+    runs: dict[str, Any] = {}
+    for name, extra in (("cluster", ["--cluster", "local", "--chunk-size", "40"]), ("pool", [])):
+        db = tmp_path / f"{name}.sqlite"
+        shutil.copy(template, db)
+        proc = subprocess.run(
+            [
+                *cli,
+                *("--db", f"sqlite:///{db}", "--checkers", FACTORY, "--checked-at", "2025-06-01T00:00:00Z"),
+                *("--policy", str(policy), "--workers", "2", "--job-id", "j", "--json", *extra),
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=600,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        store = Store.open(f"sqlite:///{db}")
+        try:
+            runs[name] = (json.loads(proc.stdout), _verdicts(store, "j"))
+        finally:
+            store.close()
+    summary, on_cluster = runs["cluster"]
+    assert summary["done"] == summary["entries"] == summary["verifiedNow"] == 300
+    assert summary["cluster"]["scheduler"] == "local"
+    assert summary["cluster"]["dashboard"].startswith("http://127.0.0.1:")
+    assert sum(w["entries"] for w in summary["workers"]) == 300
+    assert len(summary["verdicts"]) >= 3  # the scenarios' different verdicts
+    assert runs["pool"][0]["verdicts"] == summary["verdicts"]
+    assert on_cluster == runs["pool"][1]
