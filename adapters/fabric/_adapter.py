@@ -247,6 +247,10 @@ class FabricAdapter:
 
     # -- the SDK interface -----------------------------------------------------------------------------------
 
+    def published_mappings(self) -> tuple[CredentialMapping, ...]:
+        """Every mapping this instance translates with (the gateway stores them so replay can rebuild credentials)."""
+        return tuple({(r.mapping.id, r.mapping.digest): r.mapping for r in self.rules}.values())
+
     def describe(self) -> AdapterInfo:
         """Id, kind, ledger id (``fabric:`` + 16 hex of the genesis hash), channel and mappings."""
         return AdapterInfo(
@@ -286,6 +290,12 @@ class FabricAdapter:
     def evidence_checker(self) -> EvidenceChecker:
         """The offline checker of this adapter's evidence."""
         return FabricEvidenceChecker(self._cache)
+
+    @classmethod
+    def offline_evidence_checker(cls) -> EvidenceChecker:
+        """The same checker without a configuration (everything comes from the evidence and the anchor), for the
+        gateway's own evidence checks whoever runs the adapter."""
+        return FabricEvidenceChecker()
 
     def health(self) -> Health:
         """``ok`` when every peer answers QSCC GetChainInfo, ``degraded`` when some do, ``down`` when none."""

@@ -39,13 +39,14 @@ from .._jobs import (
     run_job,
     sync,
 )
-from .._links import EntryError, parse_entry, prior_claims
+from .._links import MAX_ROW_BYTES, MAX_ROW_DEPTH, EntryError, parse_entry, prior_claims
 from .._parties import Party, check_binding_proof
 from .._reports import build_report, render_html, sign_report
 from .._store import Store
 from ..verification._dids import DidResolver
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
+from ..verification._verify import parse_json_strictly
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
 from ._common import fail as _fail
 from ._common import parse_instant as _instant
@@ -79,7 +80,7 @@ def _store(db: str | None) -> Store:
 
 def _policy(path: Path | None) -> Policy:
     try:
-        return Policy.from_file(path) if path else Policy.default()
+        return Policy.load(path) if path else Policy.default()
     except VcgateError as exc:
         _usage(str(exc))
 
@@ -187,12 +188,26 @@ def sync_command(
     db: DbOption = None,
     follow: Annotated[bool, typer.Option("--follow", help="Keep syncing every --interval seconds.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes with --follow.")] = 10.0,
-    witness_key: Annotated[Path | None, typer.Option(help="Gateway key that signs witness-mode translations.")] = None,
+    witness_key: Annotated[
+        Path | None,
+        typer.Option(help="Gateway key that signs witness-mode translations (its DID is the adapters' witness)."),
+    ] = None,
     policy: PolicyOption = None,
     checkers: CheckersOption = None,
+    retry_quarantined: Annotated[
+        bool, typer.Option("--retry-quarantined", help="Try quarantined records again first (after a fix).")
+    ] = False,
+    adapter: Annotated[
+        list[str] | None, typer.Option("--adapter", "-a", help="Sync only this registered adapter (repeatable).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Pull new records from every registered adapter, verify and store them (idempotent)."""
+    """Pull new records from every registered adapter, verify and store them (idempotent).
+
+    A record that cannot be translated, mapped or signed is quarantined with its reason and the pass moves on
+    (`vcgate adapters status` lists them; --retry-quarantined tries them again). Exit 0 when everything was
+    stored, 1 when anything was quarantined (or is still) or an adapter's ledger failed, 64 usage.
+    """
     store = _store(db)
     key = None
     if witness_key is not None:
@@ -202,23 +217,50 @@ def sync_command(
             _usage(str(exc))
     pol = _policy(policy)
     extra = dict(_load_factory(checkers)()) if checkers else None
+    known = {r.name for r in store.adapters()}
+    unknown = sorted(set(adapter or ()) - known)
+    if unknown:
+        _usage(f"no registered adapter {', '.join(unknown)}; `vcgate adapters status` lists them")
     while True:
-        report = sync(store, now=datetime.now(UTC), witness_key=key, policy=pol, checkers=extra)
+        report = sync(
+            store,
+            now=datetime.now(UTC),
+            witness_key=key,
+            policy=pol,
+            checkers=extra,
+            retry_quarantined=retry_quarantined,
+            only=adapter or None,
+        )
         if as_json:
             _print_json(report.to_json())
         else:
-            for name, counts in report.adapters.items():
-                errors = "; ".join(counts["errors"])
-                out.print(
-                    f"{name}: stored {counts['stored']}, unchanged {counts['unchanged']}, revocations "
-                    f"{counts['revocations']}, unsigned {counts['unsigned']}"
-                    + (f", errors: {errors}" if errors else "")
-                )
-            if not report.adapters:
-                out.print("no adapters registered (`vcgate adapters register`)")
+            _print_sync(report.to_json())
         if not follow:
             break
+        retry_quarantined = False
         time.sleep(interval)
+    raise typer.Exit(EXIT_INVALID if report.failed else 0)
+
+
+def _print_sync(report: dict[str, Any]) -> None:
+    for name, counts in report["adapters"].items():
+        out.print(
+            f"{name}: stored {counts.get('stored', 0)}, unchanged {counts.get('unchanged', 0)}, revocations "
+            f"{counts.get('revocations', 0)}, quarantined {counts.get('quarantined', 0)}, released "
+            f"{counts.get('released', 0)}, in quarantine {counts.get('inQuarantine', 0)}"
+        )
+        for q in counts.get("quarantine", ()):
+            err.print(f"  [yellow]quarantined[/yellow] {q['locator']}: {q['code']}: {q['reason']}")
+        for e in counts.get("errors", ()):
+            err.print(f"  [red]error:[/red] {e}")
+    if not report["adapters"]:
+        out.print("no adapters registered (`vcgate adapters add`)")
+        return
+    s = report["summary"]
+    out.print(
+        f"summary: stored {s['stored']}, quarantined {s['quarantined']} (in quarantine {s['inQuarantine']}), "
+        f"errors {s['errors']}" + ("" if s["ok"] else " — see `vcgate adapters status`")
+    )
 
 
 # -- verify-entry ----------------------------------------------------------------------------------------------
@@ -253,25 +295,40 @@ def verify_entry_command(
     checked_at: Annotated[str | None, typer.Option(help="Check instant (ISO-8601; default now).")] = None,
     checkers: CheckersOption = None,
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk.")] = True,
+    record_claims: Annotated[
+        bool, typer.Option(help="Register the entry's invoice claims (as a job does) before deciding.")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify one entry. Exit 0 authorized, 1 not authorized, 2 undetermined, 64 usage."""
+    """Verify one entry. Exit 0 authorized, 1 not authorized or a refused entry, 2 undetermined, 64 usage."""
     store = _store(db)
     pol = _policy(policy)
     at = _instant(checked_at, "--checked-at") or datetime.now(UTC)
     path = Path(entry)
-    try:
-        if path.exists():
-            value = json.loads(path.read_text(encoding="utf-8"))
+    if path.exists():
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read entry {entry}: {exc.strerror}", EXIT_USAGE)
+        value, parsed_json = parse_json_strictly(data, max_bytes=MAX_ROW_BYTES, max_depth=MAX_ROW_DEPTH)
+        if parsed_json.status != "passed" and parsed_json.problem is not None:
+            p = parsed_json.problem
+            _fail(f"entry {entry} refused: {p.code}: {p.detail}", EXIT_INVALID)
+        try:
             if isinstance(value, dict) and "credentialSubject" in value:
                 parsed = entry_for_credential(store, value)
                 store.put_credential(value, source="verify-entry")
             else:
                 parsed = parse_entry(value)
-        else:
+        except EntryError as exc:
+            _fail(f"entry {entry} refused: {exc.problem.code} at {exc.problem.pointer or '/'}: {exc}", EXIT_INVALID)
+        except JobError as exc:
+            _fail(f"entry {entry} refused: {exc}", EXIT_INVALID)
+    else:
+        try:
             parsed = entry_for_credential(store, entry)
-    except (ValueError, EntryError, JobError) as exc:
-        _fail(f"cannot read entry {entry}: {exc}", EXIT_USAGE)
+        except (EntryError, JobError) as exc:
+            _fail(f"cannot read entry {entry}: {exc}", EXIT_USAGE)
     extra = dict(_load_factory(checkers)()) if checkers else None
     env = VerificationEnvironment(
         store,
@@ -280,7 +337,11 @@ def verify_entry_command(
         resolver=DidResolver.offline() if offline else DidResolver.default(),
         checkers=extra,
     )
-    # Quantities reconcile against claims registered by jobs; this ad-hoc check does not register a claim.
+    # The claim rule (docs/jobs.md): the entry's claims are registered like a job's (replacing earlier claims of the
+    # same entry number and line, so running it again changes nothing) unless --no-record-claims; quantities then
+    # reconcile against the claims of entries ordered before it, whoever registered them.
+    if record_claims:
+        store.put_claims(parsed.claims())
     claims = store.claims([parsed.invoice_number] if parsed.invoice_number else [])
     from .._links import decide_entry
 
