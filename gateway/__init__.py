@@ -41,7 +41,6 @@ from ._links import (
     Reason,
     Step,
     credential_identifiers,
-    decide_entry,
     entry_from_credential,
     normalize_gtin,
     parse_entry,
@@ -115,6 +114,7 @@ from .verification._verify import (
     issuer_id,
     parse_json_strictly,
 )
+from .workflows._decide import decide_entry
 
 __all__ = [
     "SUITES",

@@ -40,7 +40,6 @@ from ._links import (
     EntryError,
     EntryRow,
     EntryVerdict,
-    decide_entry,
     entry_from_credential,
     follow_keys,
     lookup_keys,
@@ -155,6 +154,10 @@ class VerificationEnvironment:
             raw_records=store.raw_record,
         )
         self._views: dict[tuple[str, str], CredentialView] = {}
+        from .workflows._catalog import builtin_workflow
+
+        #: The workflow that judges entries (docs/workflows.md): the shipped ``ipr`` for IPR entry rows.
+        self.workflow = builtin_workflow("ipr")
         # Invoice claims are fixed when a job is created; a worker loads each invoice's claims once.
         self._claims: dict[str, list[dict[str, Any]]] = {}
         self._books: dict[str, ClaimBook] = {}
@@ -233,6 +236,10 @@ class VerificationEnvironment:
             for c in self.store.claims(missing):
                 self._claims[c["invoice_number"]].append(c)
             self._books = {}
+        from .workflows._decide import decide_entry, session
+
+        # One workflow session per graph: typed views and the workflow's index are built once for the chunk.
+        run = session(self.workflow, graph, self.parties, self.trust)
         return [
             decide_entry(
                 e,
@@ -241,6 +248,7 @@ class VerificationEnvironment:
                 self.trust,
                 checked_at=self.checked_at,
                 prior_claims=self._book(e.invoice_number).prior(e) if e.invoice_number else {},
+                run=run,
             )
             for e in entries
         ]
@@ -288,7 +296,8 @@ def _verify_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if _WORKER_ENV is None:  # pragma: no cover - the initializer always ran
         raise JobError("worker has no verification environment")
     entries = [Entry.from_json(e) for e in chunk]
-    return [v.to_json() for v in _WORKER_ENV.verify(entries)]
+    # Stored with each step's timing (pages show it); the verdict itself is deterministic.
+    return [v.to_json(timings=True) for v in _WORKER_ENV.verify(entries)]
 
 
 class InlineExecutor:
@@ -308,7 +317,7 @@ class InlineExecutor:
         if env is None:
             raise JobError("InlineExecutor.start() was not called")
         for chunk in chunks:
-            yield [v.to_json() for v in env.verify([Entry.from_json(e) for e in chunk])]
+            yield [v.to_json(timings=True) for v in env.verify([Entry.from_json(e) for e in chunk])]
 
     def close(self) -> None:
         """Nothing to release."""

@@ -343,7 +343,7 @@ def verify_entry_command(
     if record_claims:
         store.put_claims(parsed.claims())
     claims = store.claims([parsed.invoice_number] if parsed.invoice_number else [])
-    from .._links import decide_entry
+    from ..workflows._decide import decide_entry
 
     verdict = decide_entry(
         parsed,
