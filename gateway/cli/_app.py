@@ -39,6 +39,7 @@ from ._fabric import fabric_app
 from ._jobs import register_jobs_commands
 from ._plain_ledger import plain_ledger_app
 from ._users import users_app
+from ._workflows import workflows_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -56,6 +57,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(users_app, name="users")
+app.add_typer(workflows_app, name="workflows")
 app.command("serve")(serve)
 app.command("demo")(demo_command)
 
