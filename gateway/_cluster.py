@@ -169,7 +169,8 @@ def verify_chunk_task(spec: EnvironmentSpec, chunk: list[dict[str, Any]]) -> dic
     started, cpu = time.perf_counter(), time.process_time()
     env = _environment(spec)
     with _ENV_LOCK:
-        verdicts = [v.to_json() for v in env.verify([Entry.from_json(e) for e in chunk])]
+        # Stored with each steps timing, as the local executors store it (pages show it).
+        verdicts = [v.to_json(timings=True) for v in env.verify([Entry.from_json(e) for e in chunk])]
     # The job's policy digest is the digest of the policy the spec carries (Policy.digest hashes the data).
     env.store.put_results(verdicts, env.policy.digest, spec.checked_at)
     # The results are stored; the driver needs only each entry's key and verdict (progress and counts), so little

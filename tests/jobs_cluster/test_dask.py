@@ -174,8 +174,19 @@ def _entries_file(rows: dict[str, dict[str, Any]], tmp: Path, tag: str, n: int =
     return path
 
 
+def _untimed(value: Any) -> Any:
+    """``value`` without the measured step durations (``durationUs``): everything else is deterministic."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k != "durationUs"}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
 def _verdicts(store: Store, job_id: str) -> dict[str, Any]:
-    return {r["entryKey"]: r["result"] for r in job_results(store, job_id)["rows"] if "entryKey" in r}
+    """Each entry's stored result (timings removed), by entry key."""
+    rows = job_results(store, job_id)["rows"]
+    return {r["entryKey"]: _untimed(r["result"]) for r in rows if "entryKey" in r}
 
 
 def _job(store: Store, world: World, path: Path, job_id: str) -> None:
