@@ -18,6 +18,7 @@ import importlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from vcgate.adapters.sdk import (
     apply_mapping,
     load_adapter,
 )
-from vcgate.canonical_schema import VcgateError
+from vcgate.canonical_schema import Check, VcgateError
 
 from ._links import (
     REFUSING_CODES,
@@ -48,6 +49,7 @@ from ._links import (
 from ._store import Store, StoreStatusListFetcher
 from .verification._dids import DidResolver
 from .verification._keys import KeyPair
+from .verification._ledger import LedgerStages
 from .verification._pipeline import CredentialPipeline, PipelineResult
 from .verification._policy import Policy
 from .verification._proofs import sign
@@ -114,6 +116,79 @@ def adapter_checkers(store: Store) -> dict[str, EvidenceChecker]:
     return out
 
 
+def store_ledger_stages(
+    store: Store, trust: TrustPolicy, *, checkers: Mapping[str, EvidenceChecker] | None = None
+) -> LedgerStages:
+    """Stages 3–7 over a snapshot of ``store``: its parties, published mappings, ledger revocations and
+    observations, raw records, and the evidence checkers of the registered adapters (``checkers`` added on top)."""
+    all_checkers = adapter_checkers(store)
+    all_checkers.update(checkers or {})
+    return LedgerStages(
+        trust,
+        store.parties(),
+        all_checkers,
+        store.mappings(),
+        store.revocations().get,
+        store.observations(),
+        store.raw_record,
+    )
+
+
+class StoreLedgerStages:
+    """Stages 3–7 over ``store``, re-read whenever the store's generation changes (a long-running API process sees
+    new parties, mappings, revocations and ledger reads without a restart)."""
+
+    def __init__(
+        self, store: Store, trust: TrustPolicy, *, checkers: Mapping[str, EvidenceChecker] | None = None
+    ) -> None:
+        self.store = store
+        self.trust = trust
+        self.checkers = dict(checkers or {})
+        self._lock = threading.Lock()
+        self._cached: tuple[int, LedgerStages] | None = None
+
+    def current(self) -> LedgerStages:
+        """The stages over the store as it is now."""
+        generation = self.store.generation()
+        with self._lock:
+            if self._cached is not None and self._cached[0] == generation:
+                return self._cached[1]
+        stages = store_ledger_stages(self.store, self.trust, checkers=self.checkers)
+        with self._lock:
+            self._cached = (generation, stages)
+        return stages
+
+    def run(
+        self, doc: Mapping[str, Any], issuer: str | None, *, checked_at: datetime
+    ) -> tuple[str | None, list[Check]]:
+        """Stages 3–7 on ``doc`` over the current snapshot (see :meth:`LedgerStages.run`)."""
+        return self.current().run(doc, issuer, checked_at=checked_at)
+
+
+def store_verifier(
+    store: Store,
+    policy: Policy,
+    *,
+    checked_at: datetime,
+    resolver: DidResolver | None = None,
+    checkers: Mapping[str, EvidenceChecker] | None = None,
+    ledger: LedgerStages | None = None,
+) -> Verifier:
+    """The one verifier with ``store`` as its provider: status lists the store keeps (fresh as of ``checked_at`` by
+    the policy's bound) and the ledger stages of :func:`store_ledger_stages`. What jobs, ``vcgate verify --db`` and
+    the API's verify endpoint run."""
+    trust = TrustPolicy.from_policy(policy)
+    fetcher = StoreStatusListFetcher(
+        store.documents(), checked_at=checked_at, max_age_seconds=trust.status_freshness.total_seconds()
+    )
+    return Verifier(
+        policy,
+        resolver or DidResolver.offline(),
+        status_checker=StatusListChecker(fetcher),
+        ledger=ledger if ledger is not None else store_ledger_stages(store, trust, checkers=checkers),
+    )
+
+
 class VerificationEnvironment:
     """A store snapshot plus the pipeline: verifies entries (:meth:`verify`) with memoised credential results."""
 
@@ -133,24 +208,18 @@ class VerificationEnvironment:
         self.checked_at = checked_at
         self.use_cache = use_cache
         self.generation = store.generation()
-        self.parties = store.parties()
-        revocations = store.revocations()
-        documents = store.documents()
-        fetcher = StoreStatusListFetcher(
-            documents, checked_at=checked_at, max_age_seconds=self.trust.status_freshness.total_seconds()
-        )
-        verifier = Verifier(policy, resolver or DidResolver.offline(), status_checker=StatusListChecker(fetcher))
-        all_checkers = adapter_checkers(store)
-        all_checkers.update(checkers or {})
+        stages = store_ledger_stages(store, self.trust, checkers=checkers)
+        self.verifier = store_verifier(store, policy, checked_at=checked_at, resolver=resolver, ledger=stages)
+        self.parties = store.parties() if stages.parties is None else stages.parties
         self.pipeline = CredentialPipeline(
-            verifier,
+            self.verifier,
             self.trust,
             self.parties,
-            checkers=all_checkers,
-            mappings=store.mappings(),
-            revocations=revocations.get,
-            observations=store.observations(),
-            raw_records=store.raw_record,
+            checkers=stages.checkers,
+            mappings=stages.mappings,
+            revocations=stages.revocations,
+            observations=stages.observations,
+            raw_records=stages.raw_records,
         )
         self._views: dict[tuple[str, str], CredentialView] = {}
         from .workflows._catalog import builtin_workflow

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import typer.exceptions
@@ -24,6 +26,9 @@ from ..verification._keys import KeyPair
 from ..verification._policy import Policy
 from ..verification._proofs import SUITES, sign
 from ..verification._verify import Verifier
+
+if TYPE_CHECKING:
+    from vcgate.adapters.sdk import EvidenceChecker
 from ._adapters import adapters_app
 from ._api import clients_app, serve
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
@@ -34,6 +39,7 @@ from ._fabric import fabric_app
 from ._jobs import register_jobs_commands
 from ._plain_ledger import plain_ledger_app
 from ._users import users_app
+from ._workflows import workflows_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -51,6 +57,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(users_app, name="users")
+app.add_typer(workflows_app, name="workflows")
 app.command("serve")(serve)
 app.command("demo")(demo_command)
 
@@ -119,13 +126,50 @@ def issue(
     print_json(signed)
 
 
-def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
-    """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
+def default_verifier(
+    policy: Policy, *, offline: bool = False, checkers: Mapping[str, EvidenceChecker] | None = None
+) -> Verifier:
+    """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status, and
+    the offline evidence checkers of every installed ledger kind (no party registry: a ledger-evidence credential is
+    then ``error`` at the native-signer binding; give ``--db`` for the store's parties, mappings and revocations)."""
+    from .._evidence_checkers import LazyOfflineCheckers
+    from ..verification._ledger import LedgerStages
+    from ..verification._trust import TrustPolicy
+
+    ledger = LedgerStages(TrustPolicy.from_policy(policy), checkers={**LazyOfflineCheckers(), **(checkers or {})})
     if offline:
-        return Verifier(policy, DidResolver.offline())
+        return Verifier(policy, DidResolver.offline(), ledger=ledger)
     from ..verification._status import HttpStatusListFetcher, StatusListChecker
 
-    return Verifier(policy, DidResolver.default(), status_checker=StatusListChecker(HttpStatusListFetcher()))
+    checker = StatusListChecker(HttpStatusListFetcher())
+    return Verifier(policy, DidResolver.default(), status_checker=checker, ledger=ledger)
+
+
+def _extra_checkers(factory: str | None) -> dict[str, EvidenceChecker]:
+    if not factory:
+        return {}
+    from .._jobs import JobError, _load_factory
+
+    try:
+        return dict(_load_factory(factory)())
+    except JobError as exc:
+        usage_error(str(exc))
+
+
+def _store_verifier(
+    db: str, policy: Policy, *, checked_at: datetime, offline: bool, checkers: Mapping[str, EvidenceChecker]
+) -> Verifier:
+    from .._evidence_checkers import LazyOfflineCheckers
+    from .._jobs import store_verifier
+    from .._store import Store
+
+    try:
+        store = Store.open(db)
+    except VcgateError as exc:
+        usage_error(f"cannot open the store {db}: {exc}")
+    resolver = DidResolver.offline() if offline else DidResolver.default()
+    every = {**LazyOfflineCheckers(), **checkers}
+    return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=every)
 
 
 @app.command("verify")
@@ -135,22 +179,42 @@ def verify(
         Path | None, typer.Option(help="Policy file, or a shipped policy name: default, w3c-interop.")
     ] = None,
     at: Annotated[str | None, typer.Option(help="Verify as of this instant (ISO-8601; default now).")] = None,
+    effective_at: Annotated[
+        str | None, typer.Option(help="Judge validity windows at this instant (default: --at).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Store URL: its parties, mappings, ledger revocations and status lists feed the stages."),
+    ] = None,
+    checkers: Annotated[
+        str | None,
+        typer.Option(help="MODULE:FUNCTION returning {ledger kind: EvidenceChecker}, over the built-in ones."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result object as JSON.")] = False,
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
 ) -> None:
-    """Verify one credential. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    """Verify one credential through all seven stages. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
     try:
         pol = Policy.load(policy) if policy else Policy.default()
     except VcgateError as exc:
         usage_error(str(exc))
     instant = parse_instant(at)
+    effective = parse_instant(effective_at) if effective_at else instant
     data = read_input(file)
-    result = default_verifier(pol, offline=offline).check(data, at=instant)
+    extra = _extra_checkers(checkers)
+    verifier = (
+        _store_verifier(db, pol, checked_at=instant, offline=offline, checkers=extra)
+        if db
+        else default_verifier(pol, offline=offline, checkers=extra)
+    )
+    result = verifier.check(data, effective_at=effective, checked_at=instant)
     if as_json:
         print_json(result.to_json())
     else:
         colour = {"verified": "green", "invalid": "red", "error": "yellow"}[result.status]
         out.print(f"[bold {colour}]{result.status.upper()}[/] {file}  issuer={result.issuer or '-'}")
+        for switch in result.unsafe:
+            err.print(f"[yellow]unsafe:[/yellow] {switch} weakened this verification")
         table = Table(show_header=True, header_style="bold")
         for col in ("stage", "check", "status", "problem"):
             table.add_column(col)
