@@ -23,8 +23,10 @@ from rich.table import Table
 from vcgate.canonical_schema import VcgateError
 
 from .._jobs import (
+    Executor,
     InlineExecutor,
     JobError,
+    JobSummary,
     LocalProcessExecutor,
     VerificationEnvironment,
     _load_factory,
@@ -364,40 +366,74 @@ def verify_entry_command(
 
 @jobs_app.command("run")
 def jobs_run(
-    file: Annotated[Path, typer.Argument(help="Entries: .csv (one row per line) or .jsonl (one entry per line).")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Entries: .csv (one row per line) or .jsonl (one entry per line).")
+    ] = None,
     policy: PolicyOption = None,
     db: DbOption = None,
     job_id: Annotated[str | None, typer.Option(help="Job id (default: derived from input and policy).")] = None,
     checked_at: Annotated[str | None, typer.Option(help="Check instant (default: when the job is created).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: the cores available).")] = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Entries per committed chunk.")] = 64,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Entries per committed chunk (task).")] = 64,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler (tcp://HOST:8786) or 'local' for an embedded LocalCluster; "
+            "default $VCGATE_DASK_SCHEDULER, else a local process pool."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only resume an existing job (FILE or --job-id names it); never create.")
+    ] = False,
     checkers: CheckersOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or resume) a job and verify its entries in parallel; results are stored per entry hash."""
+    from .._cluster import ClusterError, DaskExecutor, scheduler_address
+
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        _usage(f"cannot read {file}: {exc.strerror}")
+        address = scheduler_address(cluster)
+    except ClusterError as exc:
+        _usage(str(exc))
     pol = _policy(policy)
     fixed = _instant(checked_at, "--checked-at")
+    if file is None:
+        if not (resume and job_id):
+            _usage("give the entries FILE (or --resume --job-id JOB to finish an existing job)")
+        data = b""
+    else:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            _usage(f"cannot read {file}: {exc.strerror}")
     store = _store(db)
     jid = job_id or default_job_id(data, pol, fixed)
-    try:
-        rows = read_entry_file(file.name, data)
-        created = create_job(
-            store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
-        )
-    except VcgateError as exc:
-        _fail(str(exc), EXIT_INVALID)
-    if not as_json:
-        malformed = sum(1 for r in rows if r.problem)
-        out.print(
-            f"{'created' if created else 'resuming'} job {jid}: {len(rows)} rows"
-            + (f", {malformed} malformed (reported per row)" if malformed else "")
-        )
-    executor = LocalProcessExecutor(workers) if (workers is None or workers > 1) else InlineExecutor()
+    if resume:
+        if store.job(jid) is None:
+            _fail(f"no job {jid!r} to resume (`vcgate jobs status` lists the jobs)", EXIT_INVALID)
+        if not as_json:
+            out.print(f"resuming job {jid}")
+    else:
+        assert file is not None  # the usage check above
+        try:
+            rows = read_entry_file(file.name, data)
+            created = create_job(
+                store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
+            )
+        except VcgateError as exc:
+            _fail(str(exc), EXIT_INVALID)
+        if not as_json:
+            malformed = sum(1 for r in rows if r.problem)
+            out.print(
+                f"{'created' if created else 'resuming'} job {jid}: {len(rows)} rows"
+                + (f", {malformed} malformed (reported per row)" if malformed else "")
+            )
+    executor: Executor
+    if address is not None:
+        executor = DaskExecutor(address, workers=workers)
+    else:
+        executor = LocalProcessExecutor(workers) if (workers is None or workers > 1) else InlineExecutor()
     try:
         if no_progress or as_json:
             summary = run_job(store, jid, executor=executor, chunk_size=chunk_size, checker_factory=checkers)
@@ -459,6 +495,22 @@ def jobs_status(
             f"job {job_id}: {summary.state}; {summary.rows} rows, {summary.entries} entries, {summary.malformed} "
             f"malformed; {summary.done} verified ({counts})"
         )
+        _print_cluster(summary)
+
+
+def _print_cluster(summary: JobSummary) -> None:
+    """Where the job ran on a cluster: the scheduler, its dashboard, per-worker throughput, failed chunks."""
+    if summary.cluster:
+        out.print(f"cluster: {summary.cluster['scheduler']}  dashboard: {summary.cluster['dashboard'] or '-'}")
+    if summary.workers:
+        table = Table("worker", "tasks", "entries", "entries/s", "failed", header_style="bold")
+        for w in summary.workers:
+            table.add_row(
+                str(w["worker"]), str(w["tasks"]), str(w["entries"]), f"{w['entriesPerSecond']:.1f}", str(w["failed"])
+            )
+        out.print(table)
+    for f in summary.failed_tasks:
+        out.print(f"[red]failed[/red] {f['task']}: {f['error']}")
 
 
 @jobs_app.command("report")
