@@ -373,6 +373,10 @@ def jobs_run(
     chunk_size: Annotated[int, typer.Option(min=1, help="Entries per committed chunk.")] = 64,
     checkers: CheckersOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    workflow: Annotated[
+        str | None,
+        typer.Option(help="Workflow: a shipped name (`vcgate workflows list`) or a workflow file (default: ipr)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or resume) a job and verify its entries in parallel; results are stored per entry hash."""
@@ -381,11 +385,21 @@ def jobs_run(
     except OSError as exc:
         _usage(f"cannot read {file}: {exc.strerror}")
     pol = _policy(policy)
+    wf = None
+    if workflow is not None:
+        from ..workflows import load_workflow
+        from ..workflows._decide import policy_with_workflow
+
+        try:
+            wf = load_workflow(workflow)
+            pol = policy_with_workflow(pol, wf)
+        except VcgateError as exc:
+            _fail(str(exc), EXIT_INVALID)
     fixed = _instant(checked_at, "--checked-at")
     store = _store(db)
     jid = job_id or default_job_id(data, pol, fixed)
     try:
-        rows = read_entry_file(file.name, data)
+        rows = read_entry_file(file.name, data, wf)
         created = create_job(
             store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
         )

@@ -48,13 +48,36 @@ class ExpressionFailedError(Exception):
 
 @dataclass(frozen=True)
 class WorkflowEntry:
-    """One entry as a workflow sees it: ``fields`` (the ``entry`` variable) and its lines (``line``)."""
+    """One entry as a workflow sees it: ``fields`` (the ``entry`` variable) and its lines (``line``).
+
+    ``normal`` is the normalised JSON a job stores (``to_json``) and ``key`` hashes; build with
+    :func:`~vcgate.gateway.workflows.parse_workflow_entry`.
+    """
 
     key: str
     number: str
     date: datetime
     fields: Mapping[str, Any]
     lines: tuple[Mapping[str, Any], ...]
+    normal: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    # What a job asks of any entry (the IPR ``Entry`` has the same names).
+    invoice_number: None = None
+    invoice_id: None = None
+    credential_id: None = None
+
+    @property
+    def entry_number(self) -> str:
+        """The entry number."""
+        return self.number
+
+    def to_json(self) -> dict[str, Any]:
+        """The normalised row (with the workflow's name): what jobs store."""
+        return dict(self.normal)
+
+    def claims(self) -> list[dict[str, Any]]:
+        """Invoice claims for the store's claim book: none (a workflow reconciles within the job's ordered pass)."""
+        return []
 
 
 @dataclass(frozen=True)
