@@ -465,7 +465,8 @@ async def _register_party(request: Request, op: Operator, document: Any) -> None
 def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     if exc.location:
-        return redirect(exc.location)
+        # htmx follows redirects inside its request; tell it to navigate instead (e.g. to the login page).
+        return Response(headers={"HX-Redirect": exc.location}) if is_htmx(request) else redirect(exc.location)
     op = getattr(request.state, "operator", None)
     return _page(request, "error.html", op, exc.status, title=exc.title, message=exc.message)
 
