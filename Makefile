@@ -6,10 +6,10 @@ PYTHON ?= python3
 
 install:
 	$(PYTHON) -m pip install --quiet --upgrade pip wheel setuptools
-	$(PYTHON) -m pip install --quiet -e ".[ethereum,fabric,postgres]"
+	$(PYTHON) -m pip install --quiet -e ".[ethereum,fabric,postgres,cluster]"
 
 install-dev: install
-	$(PYTHON) -m pip install --quiet -e ".[ethereum,fabric,postgres,dev]"
+	$(PYTHON) -m pip install --quiet -e ".[ethereum,fabric,postgres,cluster,dev]"
 	bash scripts/install-test-deps.sh
 
 demo: install

@@ -13,6 +13,7 @@ generation) and decides each entry with the pure linking code.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -464,6 +465,9 @@ class JobSummary:
     done: int
     verdicts: Mapping[str, int] = field(default_factory=dict)
     verified_now: int = 0
+    cluster: Mapping[str, str] | None = None
+    workers: Sequence[Mapping[str, Any]] = ()
+    failed_tasks: Sequence[Mapping[str, str]] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``vcgate jobs status --json``."""
@@ -476,6 +480,9 @@ class JobSummary:
             "done": self.done,
             "verdicts": dict(self.verdicts),
             "verifiedNow": self.verified_now,
+            "cluster": dict(self.cluster) if self.cluster else None,
+            "workers": [dict(w) for w in self.workers],
+            "failedTasks": [dict(f) for f in self.failed_tasks],
         }
 
 
@@ -563,6 +570,9 @@ def job_status(store: Store, job_id: str) -> JobSummary:
     verdicts: dict[str, int] = {}
     for r in results.values():
         verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    from ._cluster_store import ClusterStore
+
+    tasks = ClusterStore(store.db)
     return JobSummary(
         job_id=job_id,
         state=job["state"],
@@ -571,6 +581,9 @@ def job_status(store: Store, job_id: str) -> JobSummary:
         malformed=sum(1 for r in rows if r["problem"]),
         done=len(results),
         verdicts=verdicts,
+        cluster=tasks.cluster(job_id),
+        workers=tasks.throughput(job_id),
+        failed_tasks=tasks.failures(job_id),
     )
 
 
@@ -616,30 +629,48 @@ def run_job(
         )
         ex = executor or (LocalProcessExecutor() if len(chunks) > 1 else InlineExecutor())
         ex.start(spec)
+        _note_cluster(store, job_id, ex)
         try:
             count = len(done)
             for chunk_results in ex.run(chunks):
                 results = [r for r in chunk_results if r.get("entryKey") not in done]
                 # One transaction per chunk: a kill loses at most the chunks in flight, which the next run redoes.
-                store.put_results(results, job["policy_digest"], checked_at)
+                # A distributed executor's workers store their results themselves (the same idempotent write).
+                if not getattr(ex, "writes_results", False):
+                    store.put_results(results, job["policy_digest"], checked_at)
+                _record_tasks(store, job_id, ex)
                 verified_now += len(results)
                 count += len(results)
                 if progress:
                     progress(count, total)
         finally:
+            _record_tasks(store, job_id, ex)
             ex.close()
     store.finish_job(job_id)
     summary = job_status(store, job_id)
-    return JobSummary(
-        summary.job_id,
-        summary.state,
-        summary.rows,
-        summary.entries,
-        summary.malformed,
-        summary.done,
-        summary.verdicts,
-        verified_now,
-    )
+    return dataclasses.replace(summary, verified_now=verified_now)
+
+
+def _note_cluster(store: Store, job_id: str, executor: Executor) -> None:
+    """Remember the cluster a job runs on (scheduler and dashboard), for ``jobs status`` and the API."""
+    address = getattr(executor, "address", None)
+    dashboard = getattr(executor, "dashboard", None)
+    if address is not None or dashboard is not None:
+        from ._cluster_store import ClusterStore
+
+        ClusterStore(store.db).set_cluster(job_id, str(address or "local"), str(dashboard or ""))
+
+
+def _record_tasks(store: Store, job_id: str, executor: Executor) -> None:
+    """Store the task records a distributed executor gathered (per-worker throughput, failed chunks)."""
+    drain = getattr(executor, "drain_task_records", None)
+    if drain is None:
+        return
+    records = drain()
+    if records:
+        from ._cluster_store import ClusterStore
+
+        ClusterStore(store.db).put_tasks([r.to_row(job_id) for r in records])
 
 
 def job_results(store: Store, job_id: str) -> dict[str, Any]:

@@ -12,7 +12,9 @@ node (``JsonRpcClient``, the
 Problem codes are listed in ``docs/ethereum.md``.
 """
 
-from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, RewindPage, builtin_mapping
+from vcgate.adapters.sdk import RewindPage
+
+from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping
 from ._anchored import AnchoredCredential, anchor_registry_artifact, anchor_registry_source, load_anchored_credentials
 from ._blocks import decode_header, decode_receipt, decode_transaction, encode_header, encode_receipt
 from ._checker import (
