@@ -37,6 +37,7 @@ from ._conformance import conformance_app
 from ._evidence import evidence_app
 from ._fabric import fabric_app
 from ._jobs import register_jobs_commands
+from ._mappings import mappings_app
 from ._plain_ledger import plain_ledger_app
 from ._users import users_app
 from ._workflows import workflows_app
@@ -58,6 +59,7 @@ app.add_typer(conformance_app, name="conformance")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(users_app, name="users")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(mappings_app, name="mappings")
 app.command("serve")(serve)
 app.command("demo")(demo_command)
 

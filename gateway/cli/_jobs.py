@@ -181,6 +181,109 @@ def parties_show(
             out.print(binding_challenge(party.did, b).decode())
 
 
+@parties_app.command("bind")
+def parties_bind(
+    party_did: Annotated[str, typer.Argument(help="The registered party's DID (or id).")],
+    ledger_id: Annotated[str, typer.Option("--ledger-id", help="Ledger id: eip155:…, fabric:…, plain:….")],
+    identity: Annotated[
+        str, typer.Option("--identity", help="Account address (eip155), MSP id (fabric) or publicKeyMultibase.")
+    ],
+    certificate: Annotated[
+        Path | None, typer.Option("--certificate", help="Fabric: the identity's certificate (PEM file).")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--valid-from", help="Start of the binding (default now; repeat it when signing).")
+    ] = None,
+    nonce: Annotated[str | None, typer.Option("--nonce", help="Challenge nonce (default random; repeat it).")] = None,
+    signature: Annotated[
+        str | None,
+        typer.Option(
+            "--signature",
+            help="The signed challenge: EIP-191 personal_sign (0x hex), a compact JWS, or Fabric DER ECDSA (0x hex).",
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Bind a ledger identity to a party by a signed challenge.
+
+    Without --signature: print the challenge to sign and the command that
+    completes the binding. With --signature (and the same --valid-from and
+    --nonce): check the proof of control and add the binding to the party.
+    Exit 0 bound (or challenge printed), 1 the proof fails, 64 usage.
+    """
+    import secrets
+
+    from .._parties import binding_challenge, binding_for_ledger, nonce_from_bytes
+
+    store = _store(db)
+    registry = store.parties()
+    party = registry.get(party_did) or registry.party_for_did(party_did)
+    if party is None:
+        _fail(f"no registered party {party_did!r}; register it first (`vcgate parties add FILE`)", EXIT_INVALID)
+    start = _instant(valid_from, "--valid-from") or datetime.now(UTC).replace(microsecond=0)
+    chosen_nonce = nonce or nonce_from_bytes(secrets.token_bytes(16))
+    try:
+        pem = certificate.read_text(encoding="ascii") if certificate is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        _usage(f"cannot read --certificate {certificate}: {exc}")
+    try:
+        binding = binding_for_ledger(
+            ledger_id,
+            identity,
+            valid_from=start,
+            nonce=chosen_nonce,
+            certificate_pem=pem,
+            signature=_signature_text(signature) if signature is not None else None,
+        )
+    except VcgateError as exc:
+        _usage(str(exc))
+    challenge = binding_challenge(party.did, binding).decode("utf-8")
+    if signature is None:
+        stamp = start.isoformat().replace("+00:00", "Z")
+        again = (
+            f"vcgate parties bind {party.did} --ledger-id {ledger_id} --identity {identity} --valid-from {stamp} "
+            f"--nonce {chosen_nonce}" + (f" --certificate {certificate}" if certificate else "") + " --signature SIG"
+        )
+        if as_json:
+            _print_json({"party": party.id, "challenge": challenge, "binding": binding.to_json(), "complete": again})
+        else:
+            out.print("sign these exact bytes (UTF-8, no trailing newline):\n")
+            typer.echo(challenge)
+            out.print(f"\nthen run:\n  {again}")
+        return
+    check = check_binding_proof(party, binding)
+    if check.status != "passed":
+        problem = check.problem
+        _fail(f"{problem.code}: {problem.detail}" if problem else check.status, EXIT_INVALID)
+    updated = Party.from_json(
+        {**party.to_json(), "bindings": [*(b.to_json() for b in party.bindings), binding.to_json()]}
+    )
+    try:
+        changed = store.put_party(updated)
+    except VcgateError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if as_json:
+        _print_json({"party": party.id, "binding": binding.to_json(), "changed": changed})
+    else:
+        out.print(f"bound {binding.kind} {dict(binding.match)} to {party.id} from {binding.to_json()['validFrom']}")
+
+
+def _signature_text(value: str) -> str:
+    """base64url of a hex signature (EIP-191, DER ECDSA); a compact JWS or base64url text as given."""
+    import binascii
+    import re
+
+    from vcgate.canonical_schema import b64url
+
+    if value.count(".") == 2 or not re.fullmatch(r"0x[0-9a-fA-F]+", value):
+        return value
+    try:
+        return b64url(binascii.unhexlify(value[2:]))
+    except binascii.Error:
+        _usage("--signature: odd-length hex")
+
+
 # -- sync ------------------------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ carrying ledger evidence is never ``verified`` without an anchor, a checker and 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,8 @@ from ._proofs import suite_of, verify_proof_set
 from ._trust import TrustPolicy
 
 CredentialFormat = Literal["ldp", "jwt", "unknown"]
+
+_log = logging.getLogger("vcgate.verify")
 
 
 class CredentialVerificationError(VcgateError):
@@ -277,6 +280,8 @@ class Verifier:
         self.status_checker = status_checker
         self.loader = loader
         self.ledger: LedgerStageRunner = ledger if ledger is not None else LedgerStages(TrustPolicy.from_policy(policy))
+        for switch in policy.unsafe:
+            _log.warning("unsafe: policy %r turns on %s; every result lists it", policy.name, switch)
 
     def with_ledger(self, ledger: LedgerStageRunner) -> Verifier:
         """This verifier with other stage 3–7 providers (same policy, resolver, status checker and loader)."""
@@ -318,7 +323,7 @@ class Verifier:
         effective = effective_at or at or checked
         if checked.tzinfo is None or effective.tzinfo is None:
             raise ValueError("the instants must be timezone-aware")
-        base = self._check_base(data, effective, checked)
+        base = replace(self._check_base(data, effective, checked), unsafe=self.policy.unsafe)
         doc = base.credential
         if not isinstance(doc, Mapping) or any(c.stage == "parse" and c.status != "passed" for c in base.checks):
             return replace(base, effective_at=effective)

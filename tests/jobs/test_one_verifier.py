@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from vcgate.gateway import DidResolver, KeyPair, Policy, Verifier, sign
+from vcgate.gateway import DidResolver, KeyPair, Policy, PolicyError, Verifier, sign
 from vcgate.gateway._jobs import VerificationEnvironment, store_verifier
 from vcgate.gateway._store import Store
 
@@ -194,3 +194,25 @@ print(sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "httpx", "f
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_switches_that_weaken_verification_are_unsafe_logged_and_listed(caplog: pytest.LogCaptureFixture) -> None:
+    assert Policy.default().unsafe == ()
+    assert Policy.from_file(ROOT / "gateway" / "policies" / "w3c-interop.yaml").unsafe == (
+        "unsafe_skip_issuer_key_binding",
+    )
+    with pytest.raises(PolicyError, match=r"check_status is now unsafe_skip_status"):
+        Policy.from_mapping({**Policy.default().raw, "check_status": False})
+    signed, _ = _made_up()
+    del signed["evidence"]
+    other = KeyPair.generate("ed25519")
+    signed["issuer"]["id"] = other.controller  # signed by a key the issuer does not control
+    raw = {**Policy.default().raw, "name": "lax", "unsafe_skip_issuer_key_binding": True, "unsafe_skip_schema": True}
+    lax = Policy.from_mapping(raw)
+    with caplog.at_level("WARNING", logger="vcgate.verify"):
+        result = Verifier(lax, DidResolver.offline()).check(signed, at=AT)
+    assert result.to_json()["unsafe"] == ["unsafe_skip_schema", "unsafe_skip_issuer_key_binding"]
+    assert sum("unsafe_skip_issuer_key_binding" in r.getMessage() for r in caplog.records) == 1
+    strict = Verifier(Policy.default(), DidResolver.offline()).check(signed, at=AT)
+    assert strict.status == "invalid"
+    assert strict.to_json()["unsafe"] == []
