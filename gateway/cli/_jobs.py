@@ -303,6 +303,12 @@ def sync_command(
     adapter: Annotated[
         list[str] | None, typer.Option("--adapter", "-a", help="Sync only this registered adapter (repeatable).")
     ] = None,
+    witness_suite: Annotated[
+        str, typer.Option("--witness-suite", help="Cryptosuite of witness signatures.")
+    ] = "eddsa-rdfc-2022",
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify what was stored (warms the result cache).")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Pull new records from every registered adapter, verify and store them (idempotent).
@@ -319,6 +325,10 @@ def sync_command(
         except VcgateError as exc:
             _usage(str(exc))
     pol = _policy(policy)
+    from ..verification._proofs import SUITES
+
+    if witness_suite not in SUITES:
+        _usage(f"unknown --witness-suite {witness_suite!r}; choose one of {', '.join(SUITES)}")
     extra = dict(_load_factory(checkers)()) if checkers else None
     known = {r.name for r in store.adapters()}
     unknown = sorted(set(adapter or ()) - known)
@@ -329,10 +339,11 @@ def sync_command(
             store,
             now=datetime.now(UTC),
             witness_key=key,
-            policy=pol,
+            policy=pol if verify else None,
             checkers=extra,
             retry_quarantined=retry_quarantined,
             only=adapter or None,
+            witness_suite=witness_suite,
         )
         if as_json:
             _print_json(report.to_json())
