@@ -104,7 +104,7 @@ def eas(work: Path, records: int, key: KeyPair) -> None:
 
     from vcgate.adapters.ethereum import IP_LICENCE_SCHEMA
 
-    node, d, _, seconds = setup(records, 2, 200)
+    node, d, _, seconds = setup(records, 2, 40)  # small blocks: anvil mines each within the RPC timeout
     try:
         print(f"EAS set-up: {records:,} attestations on anvil in {d.w3.eth.block_number} blocks ({seconds:.1f} s)")
         mapping = witness_mapping(

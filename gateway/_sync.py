@@ -206,8 +206,9 @@ def _quarantine_entry(run: AdapterRun, record: SourceRecord, exc: BaseException,
     if not isinstance(code, str):
         code = "UNSIGNED" if isinstance(exc, _UnsignedError) else type(exc).__name__
     stage = "sign" if isinstance(exc, _UnsignedError) else "translate"
+    at = _ts(now)
     return QuarantinedRecord(
-        run.name, record.locator, record.ledger_id, stage, code, str(exc), _record_json(record), last_tried=_ts(now)
+        run.name, record.locator, record.ledger_id, stage, code, str(exc), _record_json(record), at, at
     )
 
 
