@@ -130,7 +130,14 @@ def test_an_analysts_job_progress_moves_and_rows_lead_to_entry_pages(tab: Tab) -
     tab.shot("job-progress")
     tab.page.click("#reload a")
     rows = tab.page.locator("table", has_text="Verdict").locator("tbody tr")
-    assert rows.count() == total
+    assert rows.count() == 500  # a page of rows
+    assert f"Rows 1–500 of {total}" in tab.page.inner_text("main")
+    tab.page.get_by_role("link", name="Next page").click()
+    tab.page.wait_for_url("**?page=2")
+    assert rows.count() == 500
+    assert rows.first.locator("td").first.inner_text() == "501"
+    tab.page.get_by_role("link", name="Previous page").click()
+    tab.page.wait_for_url("**?page=1")
     assert "Signed VerificationReport" in tab.page.inner_text("main")
     tab.page.locator(f"a:text-is('UI00003-{IMPORTER_MISMATCH}')").click()
     tab.page.wait_for_url("**/ui/jobs/*/rows/4")

@@ -56,6 +56,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 Op = Annotated[Operator, Depends(current_operator)]
+#: Verdict rows per page of a job.
+ROWS_PER_PAGE = 500
 
 
 def _page(request: Request, name: str, op: Operator | None, code: int = 200, **values: Any) -> Response:
@@ -301,11 +303,25 @@ def _job_routes(router: APIRouter) -> None:
         return redirect(f"/ui/jobs/{job_id}")
 
     @router.get("/jobs/{job_id}")
-    def job(request: Request, op: Op, job_id: str) -> Response:
+    def job(request: Request, op: Op, job_id: str, page: int = 1) -> Response:
         require(op, "read:jobs", "read jobs")
         status = _job_status(request, job_id)
         rows = job_results(_store(request), job_id)["rows"] if status["state"] == "finished" else []
-        return _page(request, "job.html", op, job_id=job_id, status=status, rows=rows)
+        pages = max(1, -(-len(rows) // ROWS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = rows[(page - 1) * ROWS_PER_PAGE : page * ROWS_PER_PAGE]
+        return _page(
+            request,
+            "job.html",
+            op,
+            job_id=job_id,
+            status=status,
+            rows=shown,
+            page=page,
+            pages=pages,
+            per_page=ROWS_PER_PAGE,
+            total=len(rows),
+        )
 
     @router.get("/jobs/{job_id}/events")
     async def job_events(request: Request, op: Op, job_id: str) -> Response:
