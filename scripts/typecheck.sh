@@ -8,5 +8,5 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/vcgate"
 for pkg in canonical_schema adapters gateway conformance_tests; do ln -s "$root/$pkg" "$tmp/vcgate/$pkg"; done
 cd "$tmp"
-mypy --config-file "$root/pyproject.toml" --cache-dir "$root/.mypy_cache" \
+"${MYPY:-mypy}" --config-file "$root/pyproject.toml" --cache-dir "$root/.mypy_cache" \
   -p vcgate.canonical_schema -p vcgate.adapters -p vcgate.gateway -p vcgate.conformance_tests

@@ -48,3 +48,17 @@ def test_no_bare_top_level_imports() -> None:
         for path in (ROOT / top).rglob("*.py"):
             bad = {m for m in _imports(path) if m.split(".")[0] in TOP}
             assert not bad, f"{path} imports {bad}; import as vcgate.<package>"
+
+
+def test_every_data_folder_is_listed() -> None:
+    # setuptools warns ("absent from the packages configuration") and may one day skip data in unlisted folders.
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for top in TOP:
+        for folder in (ROOT / top).rglob("*"):
+            rel = folder.relative_to(ROOT)
+            if not folder.is_dir() or {"node_modules", "__pycache__", "upstream"} & set(rel.parts):
+                continue
+            if any(p.is_file() for p in folder.iterdir()) and all(part.isidentifier() for part in rel.parts):
+                found.add("vcgate." + ".".join(rel.parts))
+    assert found - listed == set(), "add these data folders to [tool.setuptools] packages in pyproject.toml"

@@ -6,35 +6,112 @@ a DID unresolvable, a ledger unreachable), 64 usage (bad arguments or unreadable
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
 import typer.exceptions
+import typer.main
 from rich.console import Console
 from rich.table import Table
 
-from vcgate.canonical_schema import VcgateError
-
-from .._demo import demo_command
-from .._dids import DidResolver
-from .._keys import KeyPair
-from .._policy import Policy
-from .._proofs import SUITES, sign
-from .._verify import Verifier
-from ._adapters import adapters_app
-from ._api import clients_app, serve
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
 from ._common import instant_or_now as parse_instant
-from ._conformance import conformance_app
-from ._evidence import evidence_app
-from ._fabric import fabric_app
-from ._jobs import register_jobs_commands
-from ._plain_ledger import plain_ledger_app
+
+if TYPE_CHECKING:
+    import typer._click as click
+
+    from .._policy import Policy
+    from .._verify import Verifier
+
+
+@dataclass(frozen=True)
+class _Lazy:
+    """A command (group) whose module is imported only when it runs: ``vcgate --help`` and ``vcgate verify`` must
+    not import FastAPI, SQLAlchemy, web3 or Fabric's protobufs (issue 13). ``help`` is what ``vcgate --help`` lists;
+    tests/cli/test_startup.py checks it equals the command's own first help line."""
+
+    module: str
+    attribute: str
+    help: str
+
+    def load(self, name: str) -> click.Command:
+        target = getattr(importlib.import_module(self.module, __package__), self.attribute)
+        if isinstance(target, typer.Typer):
+            return typer.main.get_group(target)
+        holder = typer.Typer()  # a lone function becomes a click command through a one-command app
+        holder.command(name)(target)
+        return typer.main.get_command(holder)
+
+
+# Command groups and commands defined in other modules, in the order `vcgate --help` lists them.
+_LAZY: dict[str, _Lazy] = {
+    "adapters": _Lazy(
+        "._adapters", "adapters_app", "Ledger adapters installed through the vcgate.adapters entry points."
+    ),
+    "plain-ledger": _Lazy(
+        "._plain_ledger", "plain_ledger_app", "The plain ledger: a signed, append-only transparency log."
+    ),
+    "fabric": _Lazy("._fabric", "fabric_app", "Hyperledger Fabric blocks: decode and verify offline."),
+    "parties": _Lazy("._jobs", "parties_app", "The party registry: trade partners and their ledger identities."),
+    "jobs": _Lazy("._jobs", "jobs_app", "Cross-chain verification jobs over many entries."),
+    "sync": _Lazy(
+        "._jobs", "sync_command", "Pull new records from every registered adapter, verify and store them (idempotent)."
+    ),
+    "verify-entry": _Lazy("._jobs", "verify_entry_command", "Verify one entry."),
+    "links": _Lazy(
+        "._jobs",
+        "links_command",
+        "Query the credential graph: credentials carrying ID, and credentials linked to them by shared identifiers.",
+    ),
+    "clients": _Lazy("._api", "clients_app", "OAuth2 clients of the HTTP API (each belongs to a party DID)."),
+    "conformance": _Lazy("._conformance", "conformance_app", "The conformance suite (adapters and VC-API endpoints)."),
+    "evidence": _Lazy("._evidence", "evidence_app", "Ledger evidence carried by credentials."),
+    "serve": _Lazy("._api", "serve", "Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."),
+    "demo": _Lazy(
+        "vcgate.gateway._demo",
+        "demo_command",
+        "Run the IPR scenario across three real ledgers (plain ledger, Ethereum/EAS on anvil, Fabric) and verify a "
+        "dozen entries.",
+    ),
+}
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    """The root group: lists the :data:`_LAZY` commands from their help text, imports one only to run it."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + [name for name in _LAZY if name not in own]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        lazy = _LAZY.get(cmd_name)
+        if command is not None or lazy is None:
+            return command
+        if self._listing:  # `vcgate --help`: a stand-in carrying the help line is enough
+            return typer.core.TyperCommand(cmd_name, help=lazy.help)
+        command = lazy.load(cmd_name)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_help(self, ctx: click.Context, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -42,15 +119,6 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 app.add_typer(keys_app, name="keys")
-app.add_typer(adapters_app, name="adapters")
-app.add_typer(plain_ledger_app, name="plain-ledger")
-app.add_typer(fabric_app, name="fabric")
-register_jobs_commands(app)
-app.add_typer(clients_app, name="clients")
-app.add_typer(conformance_app, name="conformance")
-app.add_typer(evidence_app, name="evidence")
-app.command("serve")(serve)
-app.command("demo")(demo_command)
 
 out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)
@@ -72,6 +140,10 @@ def keys_generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the public key as JSON.")] = False,
 ) -> None:
     """Make a new signing key file (private keys are written with mode 0600)."""
+    from vcgate.canonical_schema import VcgateError
+
+    from .._keys import KeyPair
+
     try:
         pair = KeyPair.generate(key_type, controller)
     except VcgateError as exc:
@@ -97,6 +169,11 @@ def issue(
     created: Annotated[str | None, typer.Option(help="Proof creation time (ISO-8601; default now).")] = None,
 ) -> None:
     """Sign a credential with a Data Integrity proof and print it."""
+    from vcgate.canonical_schema import VcgateError
+
+    from .._keys import KeyPair
+    from .._proofs import SUITES, sign
+
     if suite not in SUITES:
         usage_error(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
     try:
@@ -119,6 +196,9 @@ def issue(
 
 def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
     """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
+    from .._dids import DidResolver
+    from .._verify import Verifier
+
     if offline:
         return Verifier(policy, DidResolver.offline())
     from .._status import HttpStatusListFetcher, StatusListChecker
@@ -135,6 +215,10 @@ def verify(
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
 ) -> None:
     """Verify one credential. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    from vcgate.canonical_schema import VcgateError
+
+    from .._policy import Policy
+
     try:
         pol = Policy.from_file(policy) if policy else Policy.default()
     except VcgateError as exc:
@@ -157,8 +241,18 @@ def verify(
     raise typer.Exit({"verified": EXIT_OK, "invalid": EXIT_INVALID, "error": EXIT_ERROR}[result.status])
 
 
+#: Top-level modules of the optional extras (pyproject.toml): a base install names the extra to install.
+_EXTRA_OF_MODULE = {
+    **dict.fromkeys(("web3", "eth_abi", "eth_utils", "eth_account", "eth_keys", "rlp", "trie", "Crypto"), "ethereum"),
+    **dict.fromkeys(("fabric_protos", "grpc", "google"), "fabric"),
+    "psycopg2": "postgres",
+}
+
+
 def main() -> None:
     """Console-script entry point: usage errors exit 64 (typer's default would be 2, which means "error" here)."""
+    from vcgate.canonical_schema import VcgateError
+
     try:
         rv = app(standalone_mode=False)
     except typer.Exit as exc:
@@ -168,6 +262,16 @@ def main() -> None:
         sys.exit(EXIT_ERROR)
     except VcgateError as exc:
         err.print(f"error: {exc}")
+        sys.exit(EXIT_ERROR)
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        err.print(
+            f"error: this command needs the optional {extra!r} dependencies (module {exc.name!r} is missing): "
+            f'pip install "vcgate[{extra}]"',
+            markup=False,  # "[fabric]" is not a style
+        )
         sys.exit(EXIT_ERROR)
     except typer.exceptions.TyperException as exc:
         # typer's vendored click raises UsageError (and subclasses) for bad arguments; all carry show().

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -22,7 +23,7 @@ stderr_console = Console(stderr=True, emoji=False, highlight=False)
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    stderr_console.print(f"[red]error:[/red] {message}")
+    stderr_console.print(f"[red]error:[/red] {escape(message)}")  # messages quote user data: "[x]" is not a style
     raise typer.Exit(code)
 
 

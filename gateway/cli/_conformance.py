@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vcgate.adapters.sdk import load_adapter
 from vcgate.canonical_schema import VcgateError
@@ -58,7 +59,7 @@ def run(
         if parsed.kind == "adapter":
             load_adapter(parsed.name)
     except VcgateError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     result = run_conformance(
         target,
