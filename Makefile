@@ -39,7 +39,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed-dev
-	MYPY=$(BIN)/mypy bash scripts/typecheck.sh
+	MYPY=$(BIN)/mypy PYTHON=$(BIN)/python bash scripts/typecheck.sh
 
 # Two tiers: the offline tests first (no server processes: fails fast), then those that start anvil, uvicorn,
 # PostgreSQL or gRPC peers (marked `server`).

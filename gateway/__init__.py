@@ -11,17 +11,6 @@ Typical use::
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._canonical import CanonicalizationError, jcs, rdfc, undefined_terms
-    from ._dids import (
-        DidJwkMethod,
-        DidKeyMethod,
-        DidMethod,
-        DidResolutionError,
-        DidResolver,
-        DidWebMethod,
-        VerificationMethod,
-        did_web_url,
-    )
     from ._issuing import IssuingError, IssuingService
     from ._jobs import (
         EnvironmentSpec,
@@ -42,8 +31,6 @@ if TYPE_CHECKING:
         run_job,
         sync,
     )
-    from ._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
-    from ._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
     from ._links import (
         CredentialGraph,
         CredentialView,
@@ -76,9 +63,30 @@ if TYPE_CHECKING:
         check_binding_proof,
         sign_binding_challenge,
     )
-    from ._pipeline import CredentialPipeline, LedgerObservation, LedgerRevocation, PipelineResult, credential_digest
-    from ._policy import Policy, PolicyError
-    from ._proofs import (
+    from ._reports import build_report, render_html, sign_report
+    from ._store import Store, StoredCredential, StoreError, StoreStatusListFetcher
+    from .verification._canonical import CanonicalizationError, jcs, rdfc, undefined_terms
+    from .verification._dids import (
+        DidJwkMethod,
+        DidKeyMethod,
+        DidMethod,
+        DidResolutionError,
+        DidResolver,
+        DidWebMethod,
+        VerificationMethod,
+        did_web_url,
+    )
+    from .verification._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
+    from .verification._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
+    from .verification._pipeline import (
+        CredentialPipeline,
+        LedgerObservation,
+        LedgerRevocation,
+        PipelineResult,
+        credential_digest,
+    )
+    from .verification._policy import Policy, PolicyError
+    from .verification._proofs import (
         SUITES,
         Cryptosuite,
         HashData,
@@ -88,8 +96,7 @@ if TYPE_CHECKING:
         sign,
         verify_proof,
     )
-    from ._reports import build_report, render_html, sign_report
-    from ._status import (
+    from .verification._status import (
         HttpStatusListFetcher,
         StaticStatusListFetcher,
         StatusEntry,
@@ -102,9 +109,8 @@ if TYPE_CHECKING:
         parse_status_entry,
         read_status,
     )
-    from ._store import Store, StoredCredential, StoreError, StoreStatusListFetcher
-    from ._trust import TrustPolicy
-    from ._verify import (
+    from .verification._trust import TrustPolicy
+    from .verification._verify import (
         CredentialVerificationError,
         VerificationResult,
         Verifier,

@@ -58,7 +58,7 @@ from vcgate.canonical_schema import InputError, Problem, VcgateError
 from vcgate.canonical_schema._problems import PROBLEM_TYPE_BASE
 
 from ._issuing import IssuingError, IssuingService
-from ._keys import KeyPair
+from .verification._keys import KeyPair
 
 log = logging.getLogger("vcgate.adapter_server")
 

@@ -52,12 +52,12 @@ from vcgate.canonical_schema import VcgateError, b64url
 
 from ._issuing import IssuingService
 from ._jobs import InlineExecutor, create_job, default_job_id, job_results, read_entry_file, run_job, sync
-from ._keys import KeyPair
 from ._parties import Binding, ControlProof, Identifier, Party, binding_challenge, check_binding_proof
-from ._policy import Policy
 from ._reports import build_report, render_html, sign_report
-from ._status import StatusList
 from ._store import Store
+from .verification._keys import KeyPair
+from .verification._policy import Policy
+from .verification._status import StatusList
 
 #: Where the repository keeps what the demo needs (a source checkout; `make demo` installs the npm parts).
 REPO_ROOT = Path(__file__).resolve().parents[1]

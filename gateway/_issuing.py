@@ -17,9 +17,9 @@ from typing import Any
 from vcgate.adapters.sdk import Translation
 from vcgate.canonical_schema import VcgateError, validate
 
-from ._keys import KeyPair
-from ._proofs import SUITES, sign
-from ._verify import issuer_id
+from .verification._keys import KeyPair
+from .verification._proofs import SUITES, sign
+from .verification._verify import issuer_id
 
 
 class IssuingError(VcgateError):

@@ -32,8 +32,6 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import VcgateError
 
-from ._dids import DidResolver
-from ._keys import KeyPair
 from ._links import (
     ClaimBook,
     CredentialGraph,
@@ -49,13 +47,15 @@ from ._links import (
     read_entries_csv,
     read_entries_jsonl,
 )
-from ._pipeline import CredentialPipeline, LedgerRevocation, PipelineResult
-from ._policy import Policy
-from ._proofs import sign
-from ._status import StatusListChecker
 from ._store import Store, StoreStatusListFetcher
-from ._trust import TrustPolicy
-from ._verify import Verifier, issuer_id
+from .verification._dids import DidResolver
+from .verification._keys import KeyPair
+from .verification._pipeline import CredentialPipeline, LedgerRevocation, PipelineResult
+from .verification._policy import Policy
+from .verification._proofs import sign
+from .verification._status import StatusListChecker
+from .verification._trust import TrustPolicy
+from .verification._verify import Verifier, issuer_id
 
 log = logging.getLogger("vcgate.jobs")
 

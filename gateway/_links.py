@@ -32,7 +32,7 @@ import rfc8785
 from vcgate.canonical_schema import InputError, OverallStatus, Problem
 
 from ._parties import PartyRegistry
-from ._trust import (
+from .verification._trust import (
     CLAUSE_GTIN_ROOTS,
     CLAUSE_IPR_ROOTS,
     CLAUSE_TERRITORY,

@@ -39,8 +39,8 @@ from vcgate.canonical_schema import (
     public_key_from_multibase,
 )
 
-from ._dids import DidResolutionError, DidResolver
-from ._keys import verify_signature
+from .verification._dids import DidResolutionError, DidResolver
+from .verification._keys import verify_signature
 
 ProofMethod = Literal["signed-challenge", "did-document"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from vcgate.canonical_schema import CANONICAL_CONTEXT
 
-from ._keys import KeyPair
-from ._proofs import sign
+from .verification._keys import KeyPair
+from .verification._proofs import sign
 
 REPORT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://w3id.org/vcgate/verification-report/v1")
 

@@ -42,8 +42,8 @@ from vcgate.canonical_schema import VcgateError
 from ._db import Database, metadata
 from ._links import credential_identifiers
 from ._parties import Party, PartyError, PartyRegistry
-from ._pipeline import LedgerObservation, LedgerRevocation, credential_digest
-from ._status import StatusListFetchError
+from .verification._pipeline import LedgerObservation, LedgerRevocation, credential_digest
+from .verification._status import StatusListFetchError
 
 parties_table = Table(
     "parties",

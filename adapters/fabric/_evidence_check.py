@@ -23,7 +23,8 @@ Checks, in order (each ``passed | failed | error | not_applicable`` with ``fabri
    ``fabric.certificate_chain``, ``fabric.endorsement_signatures``, ``fabric.proposal_hash``,
    ``fabric.endorsement_policy``): the endorsements over the exact ``proposal_response_payload`` bytes are what make
    the record authentic.
-7. ``fabric.record`` — the raw record is exactly the endorsed write value (or event payload) the source names, and
+7. ``fabric.record`` — the raw record is exactly the endorsed write value (or event payload) the source names, the
+   record digest is that value's SHA-256, and
    the locator, block number, channel, ledger time, native signer and endorser list match the envelope.
 8. ``fabric.validation_code`` — the code is covered by no signature: it counts only when peers of
    ``minAttestingOrganizations`` organisations signed the same code for this envelope (``_attest.py``).
@@ -214,6 +215,23 @@ class FabricEvidenceChecker:
                 ),
             )
             return
+        # The pinned hash covers the header only; the channel configuration (MSP roots, policies) is in the data,
+        # which the header binds through data_hash. Without this a whole fake channel grafted under the real
+        # genesis header would pass.
+        computed = block_data_hash(genesis.data)
+        if computed != genesis.header.data_hash or genesis.header.previous_hash:
+            run.failed(
+                "fabric.anchor",
+                _problem(
+                    "fabric.genesis_data_mismatch",
+                    "the genesis block's data is not what its header commits to",
+                    f"the pinned header's data hash is {genesis.header.data_hash.hex()}, the carried data hashes to "
+                    f"{computed.hex()}"
+                    + (" and the header links to a previous block" if genesis.header.previous_hash else ""),
+                    "/proofMaterial/configBlocks/0",
+                ),
+            )
+            return
         if ev.ledger_id != "fabric:" + pinned[:16]:
             run.failed(
                 "fabric.anchor",
@@ -240,8 +258,14 @@ class FabricEvidenceChecker:
                     ),
                 )
                 return
+            # Data hash (the config is in the data), previous hash (when the blocks are consecutive: config blocks
+            # usually are not, then the orderer signature over the header is the link) and the orderer signature.
             result = check_block(block, state, cache)
-            if result.check("orderer_signature").status != "passed" or result.check("data_hash").status != "passed":
+            if (
+                result.check("orderer_signature").status != "passed"
+                or result.check("data_hash").status != "passed"
+                or result.check("previous_hash").status == "failed"
+            ):
                 bad = next(c for c in result.checks if c.status not in ("passed", "not_applicable"))
                 run.failed(
                     "fabric.config_chain",
@@ -422,11 +446,13 @@ class FabricEvidenceChecker:
         endorsed = _endorsed_bytes(content, proof)
         if endorsed is None:
             mismatches.append(("/proofMaterial/source", f"the envelope has no {proof.source_kind} {proof.name!r}"))
-        elif raw is None:
+        else:
+            if raw is not None and (not isinstance(raw, bytes) or raw != endorsed):
+                mismatches.append(("/rawRecord", "the raw record is not the endorsed value"))
+            # recordDigest is what the rest of the gateway keys and compares records by: it must be the digest
+            # of the endorsed bytes whether or not rawRecord travels (as the plain-ledger checker ties them).
             if ev.record_digest != "sha256:" + hashlib.sha256(endorsed).hexdigest():
                 mismatches.append(("/recordDigest", "the record digest is not the endorsed value's"))
-        elif not isinstance(raw, bytes) or raw != endorsed:
-            mismatches.append(("/rawRecord", "the raw record is not the endorsed value"))
         if mismatches:
             pointer = mismatches[0][0]
             run.failed(

@@ -35,6 +35,7 @@ marked attested only with signed peer responses (:mod:`._attest`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -88,7 +89,14 @@ _LIFECYCLE_ENDORSEMENT = "/Channel/Application/LifecycleEndorsement"
 
 
 class FabricAnchorError(VcgateError):
-    """A block given as the trust anchor is not a config block."""
+    """A block given as the trust anchor is not a config block, or its data is not what its header commits to.
+
+    ``problem`` is set when the anchor is unsound (``fabric.anchor_data_mismatch``), as opposed to a usage error.
+    """
+
+    def __init__(self, message: str, problem: Problem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 def _p(code: str, title: str, detail: str = "") -> Problem:
@@ -149,6 +157,17 @@ class ChannelState:
                 f"later config "
                 "block) as the trust anchor"
             )
+        # A pinned hash covers the header only: the configuration it anchors is in the data, bound by data_hash.
+        computed = block_data_hash(block.data)
+        if computed != block.header.data_hash or (block.number == 0 and block.header.previous_hash):
+            problem = _p(
+                "fabric.anchor_data_mismatch",
+                "the anchor block's data is not what its header commits to",
+                f"block {block.number}: the header's data hash is {block.header.data_hash.hex()}, the data hashes "
+                f"to {computed.hex()}"
+                + (" (and a genesis block links to a previous one)" if block.number == 0 else ""),
+            )
+            raise FabricAnchorError(f"{problem.title}: {problem.detail}", problem)
         block_hash = block.header.hash()
         ledger_id = "fabric:" + block_hash.hex()[:16] if block.number == 0 else None
         return cls(
@@ -158,6 +177,7 @@ class ChannelState:
             anchor_block_number=block.number,
             anchor_block_hash=block_hash,
             ledger_id=ledger_id,
+            last_header=block.header,
         )
 
     def advance(self, block: Block, result: BlockResult) -> ChannelState:
@@ -901,15 +921,18 @@ def check_blocks(
     """Check blocks in order, replaying configuration and chaincode definitions as they go.
 
     The trust anchor is ``config_block`` when given (raises :class:`FabricAnchorError` if it is not a config
-    block), else the first block if it is a config block. Without an anchor, checks that need the channel
-    configuration report ``error``.
+    block or its data does not match its header's data hash), else the first sound config block. Without an
+    anchor, checks that need the channel configuration report ``error``.
     """
     cache = cache or VerificationCache()
     state = ChannelState.from_config_block(config_block) if config_block is not None else None
     results = []
     for block in blocks:
         if state is None and block.config is not None:
-            state = ChannelState.from_config_block(block)
+            # A config block whose data does not match its header never becomes the anchor: its own checks fail
+            # below and the blocks after it stay undecided.
+            with contextlib.suppress(FabricAnchorError):
+                state = ChannelState.from_config_block(block)
         result = check_block(
             block, state, cache, attestations=attestations, attestation_min_orgs=attestation_min_orgs, at=at
         )

@@ -91,7 +91,7 @@ def _no_constant(name: str) -> Any:
 
 def loads_strictly(data: bytes, *, max_depth: int = 64) -> Any:
     """Parse untrusted JSON: UTF-8, no duplicate members, no NaN/Infinity, nesting at most ``max_depth``."""
-    # Nesting is counted on the bytes before parsing: CPython's decoder recurses in C (see gateway/_verify.py).
+    # Nesting is counted on the bytes before parsing: CPython's decoder recurses in C (see verification/_verify.py).
     depth = deepest = 0
     in_string = escaped = False
     for byte in data:

@@ -31,10 +31,10 @@ from starlette.responses import Response
 from vcgate.canonical_schema import CREDENTIALS_V2_URL, VcgateError
 
 from .._db import Database
-from .._dids import DidResolutionError, DidResolver, DidWebMethod
-from .._proofs import ProofError, sign
-from .._status import HttpStatusListFetcher, StatusList, StatusListChecker, StatusListError
-from .._verify import VerificationResult, Verifier, issuer_id, parse_json_strictly
+from ..verification._dids import DidResolutionError, DidResolver, DidWebMethod
+from ..verification._proofs import ProofError, sign
+from ..verification._status import HttpStatusListFetcher, StatusList, StatusListChecker, StatusListError
+from ..verification._verify import VerificationResult, Verifier, issuer_id, parse_json_strictly
 from ._audit import AuditLog
 from ._auth import SCOPES, ClientRegistry, Principal, RateLimiter, TokenError, TokenService
 from ._guard import RequestGuard

@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from vcgate.canonical_schema import InputError, VcgateError, b64url, b64url_decode
 
 from .._db import Database
-from .._keys import verify_signature
+from ..verification._keys import verify_signature
 from . import _tables as t
 from ._settings import GatewayIdentity
 

@@ -33,9 +33,9 @@ from .._jobs import (
     run_job,
     sync,
 )
-from .._policy import Policy
 from .._reports import build_report, render_html, sign_report
 from .._store import Store
+from ..verification._policy import Policy
 from ._auth import Principal
 from ._problems import ApiError
 from ._wiring import (

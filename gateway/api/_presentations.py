@@ -20,9 +20,9 @@ from vcgate.canonical_schema import (
     json_pointer,
 )
 
-from .._canonical import CanonicalizationError, strict_term_problems, undefined_terms
-from .._proofs import suite_of, verify_proof
-from .._verify import VerificationResult, Verifier
+from ..verification._canonical import CanonicalizationError, strict_term_problems, undefined_terms
+from ..verification._proofs import suite_of, verify_proof
+from ..verification._verify import VerificationResult, Verifier
 
 STAGE = "presentation"
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from vcgate.canonical_schema import VcgateError
 
 from .._db import Database, DatabaseError
-from .._verify import issuer_id
+from ..verification._verify import issuer_id
 from . import _tables as t
 
 

@@ -12,9 +12,9 @@ from urllib.parse import quote, urlsplit
 
 from vcgate.canonical_schema import InputError
 
-from .._dids import DID_CONTEXT, MULTIKEY_CONTEXT
-from .._keys import KeyPair
-from .._policy import Policy
+from ..verification._dids import DID_CONTEXT, MULTIKEY_CONTEXT
+from ..verification._keys import KeyPair
+from ..verification._policy import Policy
 
 #: 1 MiB: the largest request body accepted (a credential is capped at the policy's ``max_credential_bytes``).
 DEFAULT_MAX_REQUEST_BYTES = 1 << 20

@@ -17,8 +17,8 @@ from sqlalchemy import insert, select, update
 from vcgate.canonical_schema import VcgateError
 
 from .._db import Database
-from .._proofs import sign
-from .._status import MIN_BITSTRING_BITS, StatusList, StatusListFetcher, StatusListFetchError
+from ..verification._proofs import sign
+from ..verification._status import MIN_BITSTRING_BITS, StatusList, StatusListFetcher, StatusListFetchError
 from . import _tables as t
 from ._settings import GatewayIdentity
 

@@ -39,7 +39,7 @@ from vcgate.adapters.sdk import (
 from vcgate.canonical_schema import InputError, VcgateError
 
 from .._issuing import IssuingError, IssuingService
-from .._keys import KeyPair
+from ..verification._keys import KeyPair
 from ._register import register_adapter
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64

@@ -26,8 +26,8 @@ from ._common import instant_or_now as parse_instant
 if TYPE_CHECKING:
     import typer._click as click
 
-    from .._policy import Policy
-    from .._verify import Verifier
+    from ..verification._policy import Policy
+    from ..verification._verify import Verifier
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def keys_generate(
     """Make a new signing key file (private keys are written with mode 0600)."""
     from vcgate.canonical_schema import VcgateError
 
-    from .._keys import KeyPair
+    from ..verification._keys import KeyPair
 
     try:
         pair = KeyPair.generate(key_type, controller)
@@ -171,8 +171,8 @@ def issue(
     """Sign a credential with a Data Integrity proof and print it."""
     from vcgate.canonical_schema import VcgateError
 
-    from .._keys import KeyPair
-    from .._proofs import SUITES, sign
+    from ..verification._keys import KeyPair
+    from ..verification._proofs import SUITES, sign
 
     if suite not in SUITES:
         usage_error(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
@@ -196,12 +196,12 @@ def issue(
 
 def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
     """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
-    from .._dids import DidResolver
-    from .._verify import Verifier
+    from ..verification._dids import DidResolver
+    from ..verification._verify import Verifier
 
     if offline:
         return Verifier(policy, DidResolver.offline())
-    from .._status import HttpStatusListFetcher, StatusListChecker
+    from ..verification._status import HttpStatusListFetcher, StatusListChecker
 
     return Verifier(policy, DidResolver.default(), status_checker=StatusListChecker(HttpStatusListFetcher()))
 
@@ -217,7 +217,7 @@ def verify(
     """Verify one credential. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
     from vcgate.canonical_schema import VcgateError
 
-    from .._policy import Policy
+    from ..verification._policy import Policy
 
     try:
         pol = Policy.from_file(policy) if policy else Policy.default()

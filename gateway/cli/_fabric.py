@@ -2,14 +2,10 @@
 :mod:`vcgate.adapters.fabric`.
 
 Files are single serialized blocks or a peer's ``blockfile_NNNNNN``; they are verified in the order given,
-replaying
-configuration and chaincode definitions. The trust anchor is ``--config`` (a config block, ideally the
-channel's
-genesis block) or else the first block when it is a config block. Exit codes: 0 no check failed, 1 a check
-failed or
-a file is not a sound block (truncated, corrupt), 2 some check could not be decided (no anchor, unsupported
-MSP), 64
-usage (unreadable file).
+replaying configuration and chaincode definitions. The trust anchor is ``--config`` (a config block, ideally the
+channel's genesis block) or else the first sound config block. Exit codes: 0 no check failed, 1 a check failed, a
+file is not a sound block (truncated, corrupt) or the ``--config`` block's data does not match its header, 2 some
+check could not be decided (no anchor, unsupported MSP), 64 usage (unreadable file).
 """
 
 from __future__ import annotations
@@ -157,7 +153,11 @@ def verify_block(
     try:
         results = check_blocks(blocks, config_block=anchor)
     except FabricAnchorError as exc:
-        _exit_usage(str(exc))
+        if exc.problem is None:
+            _exit_usage(str(exc))
+        # A forged anchor (real header, other data) is a failed check, not a usage error.
+        _err.print(f"[red]{exc.problem.code}[/red] {config}: {exc.problem.title}: {exc.problem.detail}")
+        raise typer.Exit(EXIT_INVALID) from None
     if as_json:
         sys.stdout.write(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False) + "\n")
     else:

@@ -22,7 +22,6 @@ from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
-from .._dids import DidResolver
 from .._jobs import (
     InlineExecutor,
     JobError,
@@ -38,12 +37,13 @@ from .._jobs import (
     run_job,
     sync,
 )
-from .._keys import KeyPair
 from .._links import EntryError, parse_entry, prior_claims
 from .._parties import Party, check_binding_proof
-from .._policy import Policy
 from .._reports import build_report, render_html, sign_report
 from .._store import Store
+from ..verification._dids import DidResolver
+from ..verification._keys import KeyPair
+from ..verification._policy import Policy
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
 from ._common import fail as _fail
 from ._common import parse_instant as _instant

@@ -23,8 +23,8 @@ from rich.console import Console
 
 from vcgate.canonical_schema import VcgateError
 
-from .._keys import KeyPair
-from .._proofs import sign
+from ..verification._keys import KeyPair
+from ..verification._proofs import sign
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 

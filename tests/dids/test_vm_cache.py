@@ -10,7 +10,7 @@ import pytest
 
 from vcgate.canonical_schema import b64url
 from vcgate.gateway import DidKeyMethod, DidResolutionError, DidResolver, KeyPair, VerificationMethod
-from vcgate.gateway._dids import VerificationRelationshipError
+from vcgate.gateway.verification._dids import VerificationRelationshipError
 
 KEY_TYPES = ["ed25519", "p256", "p384", "secp256k1"]
 RELATIONSHIPS = [None, "assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation"]

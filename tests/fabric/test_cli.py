@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from vcgate.adapters.fabric import TRANSACTION_CHECKS
-from vcgate.adapters.fabric.testing import TestNetwork, blockfile, build_chain
+from vcgate.adapters.fabric.testing import TestNetwork, blockfile, build_chain, graft_header, header_hash_of
 from vcgate.gateway.cli import app
 
 runner = CliRunner()
@@ -103,3 +103,52 @@ def test_blockfile_and_undecided_anchor(tmp_path: Path) -> None:
 def test_missing_file_is_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fabric", "verify-block", str(tmp_path / "nope.block")])
     assert result.exit_code == 64
+
+
+def test_a_forged_channel_under_a_real_genesis_header_is_refused(fixtures: Path, tmp_path: Path) -> None:
+    # A forger's channel (its own CAs and orderer) whose genesis block wears the real genesis header, and whose
+    # next blocks link to that real header: only the anchor's data hash gives it away.
+    real = (fixtures / "bcverifier-asset-transfer-basic-2.4.7" / "bcv_basic_block_0.block").read_bytes()
+    forger = TestNetwork.create(channel="mychannel")
+    anchor = tmp_path / "genesis.block"
+    anchor.write_bytes(graft_header(forger.genesis_block(), real))
+    block1 = forger.block(1, header_hash_of(real), [forger.commit_definition_envelope("basic")])
+    chain = tmp_path / "blockfile_000000"
+    chain.write_bytes(blockfile([block1]))
+    result = runner.invoke(app, ["fabric", "verify-block", str(chain), "--config", str(anchor), "--json"])
+    assert result.exit_code == 1, result.output
+    assert "fabric.anchor_data_mismatch" in result.stderr
+    assert result.stdout == ""
+    # The same file as the first block of the list (no --config): never an anchor, its data hash check fails.
+    listed = runner.invoke(app, ["fabric", "verify-block", str(anchor), str(chain), "--json"])
+    assert listed.exit_code == 1
+    genesis, after = json.loads(listed.stdout)
+    assert genesis["checks"]["data_hash"] == "failed"
+    assert after["checks"]["orderer_signature"] == "error"  # no sound anchor: undecided, not verified
+
+
+def test_the_anchor_links_to_the_next_block(fixtures: Path, network: TestNetwork, tmp_path: Path) -> None:
+    # With --config the genesis block, block 1 must link to it by header hash (it used to be left unchecked).
+    real = fixtures / OWN
+    ok = runner.invoke(
+        app,
+        [
+            "fabric",
+            "verify-block",
+            str(real / "mychannel_block_1.block"),
+            "--config",
+            str(real / "mychannel_block_0.block"),
+            "--json",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)[0]["checks"]["previous_hash"] == "passed"
+    genesis = tmp_path / "g.block"
+    genesis.write_bytes(network.genesis_block())
+    unlinked = tmp_path / "b1.block"
+    unlinked.write_bytes(network.block(1, b"\x02" * 32, [network.commit_definition_envelope("records")]))
+    bad = runner.invoke(app, ["fabric", "verify-block", str(unlinked), "--config", str(genesis), "--json"])
+    assert bad.exit_code == 1
+    (block,) = json.loads(bad.stdout)
+    assert block["checks"]["previous_hash"] == "failed"
+    assert block["problems"][0]["code"] == "fabric.previous_hash_mismatch"

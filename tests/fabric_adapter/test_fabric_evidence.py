@@ -24,7 +24,7 @@ from vcgate.adapters.fabric import (
     decode_block,
     decode_transaction,
 )
-from vcgate.adapters.fabric.testing import ProductLedger, TestPeer, product_value
+from vcgate.adapters.fabric.testing import ProductLedger, TestPeer, graft_header, header_hash_of, product_value
 from vcgate.adapters.sdk import EvidenceResult, format_datetime, load_adapter
 from vcgate.canonical_schema import b64url, b64url_decode
 
@@ -106,6 +106,21 @@ def test_a_raw_record_other_than_the_endorsed_value_fails(credential: dict[str, 
     assert result.check("fabric.record").problems[0].pointer == "/rawRecord"
 
 
+def test_the_record_digest_must_be_the_endorsed_values(credential: dict[str, Any], anchor: dict[str, Any]) -> None:
+    # A tampered credential: rawRecord still the endorsed bytes, recordDigest pointing at other content (what the
+    # gateway keys replay and revocation by).
+    c, ev, _ = _edit(credential)
+    ev["recordDigest"] = "sha256:" + hashlib.sha256(product_value("00614141000012", "Counterfeit Drill")).hexdigest()
+    result = _check(c, anchor)
+    assert result.status == "invalid"
+    check = result.check("fabric.record")
+    assert check.problems[0].code == "fabric.record_mismatch"
+    assert check.problems[0].pointer == "/recordDigest"
+    # Without rawRecord the digest is still bound to the endorsed value.
+    del ev["rawRecord"]
+    assert _check(c, anchor).check("fabric.record").problems[0].pointer == "/recordDigest"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "pointer"),
     [
@@ -139,6 +154,65 @@ def test_another_genesis_block_fails_the_anchor(credential: dict[str, Any]) -> N
     result = _check(credential, {"genesisBlockHash": "ab" * 32})
     assert result.status == "invalid"
     assert result.check("fabric.anchor").problems[0].code == "fabric.anchor_mismatch"
+
+
+#: A real genesis block (fabric-samples test network, two orgs Org1MSP/Org2MSP, as in the forged channel).
+REAL_GENESIS = FIXTURES / "bcverifier-asset-transfer-basic-2.4.7" / "bcv_basic_block_0.block"
+
+
+def _graft_under_real_genesis(credential: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The attack of issue 11: the whole test channel (its CAs, peers, endorsements and QSCC attestations) passed
+    off as the real channel by putting the real genesis header on the forged genesis block."""
+    real = REAL_GENESIS.read_bytes()
+    real_hash = header_hash_of(real).hex()
+    c, ev, pm = _edit(credential)
+    grafted = graft_header(b64url_decode(pm["configBlocks"][0]), real)
+    assert header_hash_of(grafted).hex() == real_hash
+    pm["configBlocks"] = [b64url(grafted)]
+    pm["configBlockHash"] = real_hash
+    ev["ledgerId"] = "fabric:" + real_hash[:16]
+    return c, {"genesisBlockHash": real_hash, "minAttestingOrganizations": 2}
+
+
+def test_a_fake_channel_grafted_under_the_real_genesis_header_is_refused(credential: dict[str, Any]) -> None:
+    c, real_anchor = _graft_under_real_genesis(credential)
+    result = _check(c, real_anchor)
+    assert result.status == "invalid"
+    anchor_check = result.check("fabric.anchor")
+    assert anchor_check.status.value == "failed"
+    assert anchor_check.problems[0].code == "fabric.genesis_data_mismatch"
+    assert anchor_check.problems[0].pointer == "/proofMaterial/configBlocks/0"
+    # Nothing of the forged channel is trusted after that.
+    assert result.check("fabric.validation_code").status.value == "not_applicable"
+    # The same graft through the anchor's configBlocks instead of the evidence's.
+    _, _, pm = _edit(c)
+    carried = pm.pop("configBlocks")
+    c["evidence"][0]["proofMaterial"] = pm
+    via_anchor = _check(c, {**real_anchor, "configBlocks": carried})
+    assert via_anchor.check("fabric.anchor").problems[0].code == "fabric.genesis_data_mismatch"
+
+
+def test_config_blocks_must_chain_by_previous_hash(credential: dict[str, Any], ledger: ProductLedger) -> None:
+    # A config block #1 signed by the channel's own orderer but linked to another block #0: consecutive config
+    # blocks must chain by header hash, not only by orderer signature.
+    net = ledger.network
+    genesis = ledger.blocks[0]
+    unlinked = net.block(1, b"\x01" * 32, [net.config_envelope(sequence=1, signed=True)], last_config=1)
+    c, _, pm = _edit(credential)
+    pm["configBlocks"] = [b64url(genesis), b64url(unlinked)]
+    pm["configBlockNumber"] = 1
+    pm["configBlockHash"] = header_hash_of(unlinked).hex()
+    anchor = {"genesisBlockHash": ledger.genesis_hash, "minAttestingOrganizations": 2}
+    result = _check(c, anchor)
+    assert result.status == "invalid"
+    check = result.check("fabric.config_chain")
+    assert check.problems[0].code == "fabric.config_chain_broken"
+    assert "previous_hash failed" in check.problems[0].detail
+    # Linked properly, the same config block is accepted: the check is about the link.
+    linked = net.block(1, header_hash_of(genesis), [net.config_envelope(sequence=1, signed=True)], last_config=1)
+    pm["configBlocks"] = [b64url(genesis), b64url(linked)]
+    pm["configBlockHash"] = header_hash_of(linked).hex()
+    assert _check(c, anchor).check("fabric.config_chain").status.value == "passed"
 
 
 def test_validation_code_needs_signed_attestations(

@@ -68,7 +68,7 @@ def test_help_imports_no_library_behind_a_command() -> None:
         assert command in out
     assert _top(modules).isdisjoint(HEAVY), _top(modules) & set(HEAVY)
     # Not even the verifier: `--help` lists commands from their help lines only.
-    assert "vcgate.gateway._verify" not in modules
+    assert "vcgate.gateway.verification._verify" not in modules
     assert "pyld" not in _top(modules)
 
 
@@ -76,7 +76,7 @@ def test_verify_imports_the_verifier_but_no_server_store_or_ledger_library() -> 
     code, out, err, modules = vcgate("verify", "--offline", "--json", str(CREDENTIAL))
     assert code in (0, 1), err  # the example's verdict is not the point; that it ran to a verdict is
     assert json.loads(out)["status"] in ("verified", "invalid")
-    assert "vcgate.gateway._verify" in modules
+    assert "vcgate.gateway.verification._verify" in modules
     assert _top(modules).isdisjoint(HEAVY), _top(modules) & set(HEAVY)
 
 

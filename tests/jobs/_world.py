@@ -44,8 +44,8 @@ from vcgate.adapters.sdk import (
 from vcgate.canonical_schema import InputError, Problem
 from vcgate.gateway import KeyPair, Policy, StatusList, sign
 from vcgate.gateway._parties import Binding, ControlProof, Identifier, Party, sign_binding_challenge
-from vcgate.gateway._pipeline import LedgerRevocation
 from vcgate.gateway._store import Store
+from vcgate.gateway.verification._pipeline import LedgerRevocation
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "credentials"

@@ -29,7 +29,7 @@ from vcgate.gateway import (
     jwk_thumbprint,
     sign_vc_jwt,
 )
-from vcgate.gateway._keys import PrivateKey
+from vcgate.gateway.verification._keys import PrivateKey
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vc-jose-cose"
 INPUT = FIXTURES / "input"

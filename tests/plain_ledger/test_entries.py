@@ -255,7 +255,7 @@ def test_short_key_file_form_and_mismatches(tmp_path: Path) -> None:
 
 def test_gateway_key_files_sign_entries(tmp_path: Path) -> None:
     """`vcgate keys generate` files (the gateway's KeyPair) are submitter keys as they are."""
-    from vcgate.gateway._keys import KeyPair
+    from vcgate.gateway.verification._keys import KeyPair
 
     pair = KeyPair.generate("p256")
     pair.to_file(tmp_path / "k.json")

@@ -24,13 +24,13 @@ from hypothesis import strategies as st
 
 from vcgate.canonical_schema import pinned_contexts
 from vcgate.canonical_schema._jcs import _plain_json, _plain_json_general
-from vcgate.gateway._canonical import (
+from vcgate.gateway.verification._canonical import (
     _JsonTreeInput,
     _pinned_local_key,
     _shape_key,
     _skeleton,
 )
-from vcgate.gateway._proofs import _b58decode
+from vcgate.gateway.verification._proofs import _b58decode
 
 # --- base58btc ------------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vcgate.gateway import DidResolver, KeyPair, Policy, Verifier, sign_vc_jwt
-from vcgate.gateway._verify import _DuplicateKeyError, _no_duplicates, parse_json_strictly
+from vcgate.gateway.verification._verify import _DuplicateKeyError, _no_duplicates, parse_json_strictly
 
 AT = datetime(2025, 6, 1, tzinfo=UTC)
 

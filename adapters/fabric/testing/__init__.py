@@ -12,6 +12,7 @@ if TYPE_CHECKING:
         TestOrg,
         blockfile,
         build_chain,
+        graft_header,
         header_hash_of,
         peer_response,
     )
@@ -41,6 +42,7 @@ __all__ = [
     "blockfile",
     "build_chain",
     "build_product_ledger",
+    "graft_header",
     "header_hash_of",
     "issue_tls",
     "peer_response",

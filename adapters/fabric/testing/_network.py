@@ -523,6 +523,14 @@ def header_hash_of(block_bytes: bytes) -> bytes:
     return hashlib.sha256(block_header_der(b.header.number, b.header.previous_hash, b.header.data_hash)).digest()
 
 
+def graft_header(block_bytes: bytes, header_from: bytes) -> bytes:
+    """``block_bytes`` with the header of ``header_from``: an attacker's forged channel grafted under a real
+    block's header (the header hash is the real one; the data and metadata are the forger's)."""
+    forged = common_pb2.Block.FromString(block_bytes)
+    forged.header.CopyFrom(common_pb2.Block.FromString(header_from).header)
+    return bytes(forged.SerializeToString())
+
+
 def _varint(n: int) -> bytes:
     out = bytearray()
     while True:

@@ -32,8 +32,8 @@ from vcgate.adapters.sdk import (
 from vcgate.adapters.sdk import Check as SdkCheck
 from vcgate.canonical_schema import Check, OverallStatus, Problem, overall_status
 
-from ._links import CredentialView, EvidenceRef
-from ._parties import PartyRegistry
+from .._links import CredentialView, EvidenceRef
+from .._parties import PartyRegistry
 from ._trust import ANY, TrustPolicy
 from ._verify import Verifier, issuer_id
 

@@ -24,7 +24,7 @@ class PolicyError(VcgateError):
 
 @cache
 def _schema() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("policies/policy.schema.json").read_text(encoding="utf-8")
+    text = resources.files("vcgate.gateway").joinpath("policies/policy.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -99,5 +99,5 @@ class Policy:
 
 @cache
 def _default_policy() -> Policy:
-    text = resources.files(__package__).joinpath("policies/default.yaml").read_text(encoding="utf-8")
+    text = resources.files("vcgate.gateway").joinpath("policies/default.yaml").read_text(encoding="utf-8")
     return Policy.from_mapping(yaml.safe_load(text), source="default policy")
