@@ -735,10 +735,14 @@ class Step:
     credentials: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
     ledger_heights: Mapping[str, int] = field(default_factory=dict)
+    #: The workflow rule that failed (empty when the step passed or a credential-level failure decided).
+    rule: str = ""
+    #: How long the step took (µs); measured, reported, never part of a verdict.
+    duration_us: int = field(default=0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
-        return {
+        out = {
             "step": self.name,
             "status": self.status,
             "code": self.code,
@@ -747,7 +751,11 @@ class Step:
             "credentials": list(self.credentials),
             "evidence": list(self.evidence),
             "ledgerHeights": dict(self.ledger_heights),
+            "durationUs": self.duration_us,
         }
+        if self.rule:
+            out["rule"] = self.rule
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -771,7 +779,7 @@ class LineVerdict:
 
     line: int
     gtin: str
-    quantity: int
+    quantity: int | float
     verdict: Verdict
     reasons: tuple[Reason, ...]
     steps: tuple[Step, ...]
@@ -830,6 +838,10 @@ class EntryVerdict:
     effective_at: datetime
     checked_at: datetime
     credentials: tuple[CredentialView, ...] = ()
+    #: The workflow that decided (name, version, ``sha256:`` digest of its document; docs/workflows.md).
+    workflow: str | None = None
+    workflow_version: str | None = None
+    workflow_digest: str | None = None
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -857,6 +869,11 @@ class EntryVerdict:
             "effectiveAt": _ts(self.effective_at),
             "checkedAt": _ts(self.checked_at),
             "ledgerHeights": self.ledger_heights,
+            **(
+                {"workflow": {"name": self.workflow, "version": self.workflow_version, "digest": self.workflow_digest}}
+                if self.workflow
+                else {}
+            ),
             "lines": [ln.to_json() for ln in self.lines],
             "credentials": [c.to_json() for c in self.credentials],
         }

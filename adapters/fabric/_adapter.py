@@ -54,7 +54,15 @@ from ._blockfile import read_blocks
 from ._client import FabricPeerError, PeerClient, RetryPolicy, SigningIdentity, TLSConfig, with_retry
 from ._decode import decode_block
 from ._errors import FabricDecodeError
-from ._evidence import DefinitionRef, EndorserRef, FabricProof, SourceKind, event_locator, write_locator
+from ._evidence import (
+    NOT_RECORDED,
+    DefinitionRef,
+    EndorserRef,
+    FabricProof,
+    SourceKind,
+    event_locator,
+    write_locator,
+)
 from ._evidence_check import FabricEvidenceChecker
 from ._lifecycle import LIFECYCLE_NAMESPACE
 from ._model import Block, EndorserTransaction, Transaction
@@ -140,6 +148,7 @@ class FabricAdapter:
         witness: str | None = None,
         page_size: int = 100,
         attest: bool = True,
+        min_attesting_organizations: int = 2,
         embed_config_blocks: bool = True,
         embed_block_max_bytes: int = 65536,
         retry: RetryPolicy | None = None,
@@ -156,6 +165,7 @@ class FabricAdapter:
         self.witness = witness
         self.page_size = page_size
         self.attest = attest and bool(clients)
+        self.min_attesting_organizations = min_attesting_organizations
         self.embed_config_blocks = embed_config_blocks
         self.embed_block_max_bytes = embed_block_max_bytes
         self.retry = retry or RetryPolicy()
@@ -172,7 +182,8 @@ class FabricAdapter:
         """Build from settings (paths relative to ``configDir``): ``id``, ``channel``, ``genesisBlockHash``,
         ``peers`` [{address, tlsRootCert, mspId?, serverNameOverride?}] with ``identity`` {mspId, mspDir} and
         ``tls`` {clientCert, clientKey} — or ``blockFiles`` [paths] —, ``mappings`` [{mapping, chaincode,
-        keys | event}], ``witness``, ``pageSize``, ``attest``, ``embedConfigBlocks``, ``embedBlockMaxBytes``,
+        keys | event}], ``witness``, ``pageSize``, ``attest``, ``minAttestingOrganizations``, ``embedConfigBlocks``,
+        ``embedBlockMaxBytes``,
         ``retry`` {attempts, initialDelay, maxDelay}, ``timeout``."""
         base = Path(str(config.get("configDir", ".")))
 
@@ -212,6 +223,9 @@ class FabricAdapter:
         page_size = config.get("pageSize", 100)
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise AdapterConfigError("setting 'pageSize' must be a positive integer")
+        min_orgs = config.get("minAttestingOrganizations", 2)
+        if isinstance(min_orgs, bool) or not isinstance(min_orgs, int) or min_orgs < 1:
+            raise AdapterConfigError("setting 'minAttestingOrganizations' must be an integer ≥ 1")
         embed_max = config.get("embedBlockMaxBytes", 65536)
         if isinstance(embed_max, bool) or not isinstance(embed_max, int) or embed_max < 0:
             raise AdapterConfigError("setting 'embedBlockMaxBytes' must be a non-negative integer (0: never)")
@@ -225,6 +239,7 @@ class FabricAdapter:
             witness=text("witness", required=False),
             page_size=page_size,
             attest=bool(config.get("attest", True)),
+            min_attesting_organizations=min_orgs,
             embed_config_blocks=bool(config.get("embedConfigBlocks", True)),
             embed_block_max_bytes=embed_max,
             retry=retry,
@@ -470,26 +485,22 @@ class FabricAdapter:
             return
         first_occurrence = tx.tx_id not in scan.seen_tx_ids
         scan.seen_tx_ids.add(tx.tx_id)
-        if not _counts(tx_result) or not first_occurrence:
-            reason = (
-                f"validation code {tx_result.validation_code}"
-                if tx_result.validation_code not in (None, "VALID")
-                else "duplicate transaction id"
-                if not first_occurrence
-                else "failed checks: "
-                + ", ".join(
-                    f"{c.name} ({c.problem.code if c.problem else c.status})"
-                    for c in tx_result.checks
-                    if c.status in ("failed", "error")
-                )
-            )
+        attestations: tuple[bytes, ...] | None = None
+        reason = _not_counted(tx_result, first_occurrence)
+        if reason is None and tx_result.validation_code is None:
+            # Orderer-side blocks (an orderer's ledger or Deliver, a stripped TRANSACTIONS_FILTER) record no code:
+            # an MVCC loser looks exactly like the winner. Only peers' signed answers can establish validity.
+            attestations = self._attestations(tx, state)
+            reason = self._unrecorded_reason(tx, attestations, state)
+        if reason is not None:
             if Cursor((block.number, tx.index, 0)) > since:
                 self.skipped.append(SkippedTransaction(block.number, tx.index, tx.tx_id, reason))
                 _log.info("not translating transaction %s (block %d): %s", tx.tx_id, block.number, reason)
             return
+        # The evidence states the code as recorded; with none recorded, validity rests on the attestations.
+        validation_code = tx_result.validation_code or NOT_RECORDED
         position = 0
         proofs: dict[tuple[SourceKind, str, str], FabricProof] = {}
-        attestations: tuple[bytes, ...] | None = None
 
         def proof_for(kind: SourceKind, namespace: str, name: str) -> FabricProof:
             nonlocal attestations
@@ -497,7 +508,7 @@ class FabricAdapter:
                 attestations = self._attestations(tx, state)
             key = (kind, namespace, name)
             if key not in proofs:
-                proofs[key] = self._proof(block, tx, kind, namespace, name, state, scan, attestations)
+                proofs[key] = self._proof(block, tx, kind, namespace, name, state, scan, attestations, validation_code)
             return proofs[key]
 
         for kind, namespace, name, value in entries:
@@ -543,6 +554,20 @@ class FabricAdapter:
                 continue
             yield cursor, record
 
+    def _unrecorded_reason(self, tx: Transaction, attestations: tuple[bytes, ...], state: ChannelState) -> str | None:
+        """Why a transaction with no recorded validation code does not count (``None``: peers attest VALID)."""
+        responses = [SignedPeerResponse.from_proposal_response(a) for a in attestations]
+        need = self.min_attesting_organizations
+        outcome = check_validation_attestation(tx, responses, state.config, self._cache, min_orgs=need)
+        if outcome.validation_code not in (None, "VALID"):
+            return f"validation code {outcome.validation_code} (attested by {', '.join(outcome.organizations)})"
+        if outcome.attested:
+            return None
+        return (
+            f"no validation code recorded (orderer-side block) and VALID not attested by peers of {need} "
+            f"organisation(s) (attested by: {', '.join(outcome.organizations) or 'none'})"
+        )
+
     def _proof(
         self,
         block: Block,
@@ -553,6 +578,7 @@ class FabricAdapter:
         state: ChannelState,
         scan: _ScanState,
         attestations: tuple[bytes, ...],
+        validation_code: str,
     ) -> FabricProof:
         content = tx.content
         assert isinstance(content, EndorserTransaction)
@@ -577,7 +603,7 @@ class FabricAdapter:
             namespace=namespace,
             name=name,
             endorsers=tuple(endorsers),
-            validation_code="VALID",
+            validation_code=validation_code,
             attestations=attestations,
             config_block_number=scan.config_in_force[0],
             config_block_hash=scan.config_in_force[1],
@@ -640,6 +666,21 @@ class FabricAdapter:
             supersedes=earlier,
             channel=self.channel,
         )
+
+
+def _not_counted(result: TransactionResult, first_occurrence: bool) -> str | None:
+    """Why a transaction's writes do not count, from what the block shows (``None``: they may count)."""
+    if result.validation_code not in (None, "VALID"):
+        return f"validation code {result.validation_code}"
+    if not first_occurrence:
+        return "duplicate transaction id"
+    if result.status != "verified":
+        return "failed checks: " + ", ".join(
+            f"{c.name} ({c.problem.code if c.problem else c.status})"
+            for c in result.checks
+            if c.status in ("failed", "error")
+        )
+    return None
 
 
 def _counts(result: TransactionResult) -> bool:

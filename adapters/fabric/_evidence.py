@@ -20,6 +20,10 @@ from vcgate.canonical_schema import InputError, b64url, b64url_decode
 
 SourceKind = Literal["write", "event"]
 
+#: ``validationCode`` of a transaction whose block recorded no code (orderer-side blocks: an orderer's ledger or
+#: Deliver, a stripped TRANSACTIONS_FILTER); only the peers' signed attestations can then show it VALID.
+NOT_RECORDED = "NOT_RECORDED"
+
 _LOCATOR = re.compile(r"^(\d+)/(\d+)/([^/]+)/(kv|event)/([^/#]+)(#supersedes)?$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -27,7 +27,9 @@ Checks, in order (each ``passed | failed | error | not_applicable`` with ``fabri
    record digest is that value's SHA-256, and
    the locator, block number, channel, ledger time, native signer and endorser list match the envelope.
 8. ``fabric.validation_code`` — the code is covered by no signature: it counts only when peers of
-   ``minAttestingOrganizations`` organisations signed the same code for this envelope (``_attest.py``).
+   ``minAttestingOrganizations`` organisations signed the same code for this envelope (``_attest.py``). Evidence
+   from orderer-side blocks says ``NOT_RECORDED``; only the attestations can make it VALID (the unsafe switch
+   needs a recorded VALID).
 
 Pure: no I/O, no clock. ``at`` is the instant the attesting peers' certificates are judged at; endorsements and the
 creator are judged at the transaction's own recorded time.
@@ -52,7 +54,7 @@ from ._attest import SignedPeerResponse, check_validation_attestation
 from ._crypto import block_data_hash
 from ._decode import decode_block, decode_transaction, validation_code_name
 from ._errors import FabricDecodeError
-from ._evidence import FabricProof
+from ._evidence import NOT_RECORDED, FabricProof
 from ._lifecycle import LIFECYCLE_NAMESPACE, definitions_from_writes, merge_definitions
 from ._model import Block, EndorserTransaction
 from ._msp import VerificationCache, certificate_der
@@ -503,7 +505,8 @@ class FabricEvidenceChecker:
             )
             return
         if attestation.attested:
-            if proof.validation_code != "VALID":
+            # NOT_RECORDED: the block carried no code (orderer-side); the attestation is what shows it VALID.
+            if proof.validation_code not in ("VALID", NOT_RECORDED):
                 run.failed(
                     "fabric.validation_code",
                     _problem(
@@ -521,12 +524,19 @@ class FabricEvidenceChecker:
                 proof.tx_id,
             )
             recorded = _recorded_code(proof)
-            if proof.validation_code == "VALID" and recorded in (None, "VALID"):
+            # A carried block must itself record VALID: an orderer-side block (no TRANSACTIONS_FILTER) records
+            # nothing, and an MVCC loser in it looks exactly like the winner.
+            if proof.validation_code == "VALID" and recorded == ("VALID" if proof.block is not None else None):
                 run.passed("fabric.validation_code", "UNSAFE: recorded code accepted without attestation")
             else:
                 run.failed(
                     "fabric.validation_code",
-                    _problem("fabric.transaction_invalid", "recorded code is not VALID", f"recorded {recorded}"),
+                    _problem(
+                        "fabric.validation_code_unrecorded" if recorded is None else "fabric.transaction_invalid",
+                        "no VALID code recorded",
+                        f"the evidence says {proof.validation_code}; the carried block records "
+                        f"{recorded or 'no code (an orderer-side block)'}",
+                    ),
                 )
             return
         orgs = ", ".join(attestation.organizations) or "none"

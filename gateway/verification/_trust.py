@@ -48,6 +48,8 @@ class TrustPolicy:
     revocation_freshness: timedelta = timedelta(days=1)
     revocation_freshness_per_ledger: Mapping[str, timedelta] = field(default_factory=dict)
     territory: str = "US"
+    #: Every ``roots_of_authority`` list by claim kind (workflows cite kinds beyond GTIN and IPR ownership).
+    roots: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_policy(cls, policy: Policy) -> TrustPolicy:
@@ -135,4 +137,5 @@ def _build(policy: Policy) -> TrustPolicy:
             k: timedelta(seconds=int(v)) for k, v in (fresh.get("revocation_per_ledger") or {}).items()
         },
         territory=str(raw.get("territory", "US")),
+        roots={str(k): frozenset(v or ()) for k, v in roots.items()},
     )

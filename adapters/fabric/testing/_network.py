@@ -523,6 +523,14 @@ def header_hash_of(block_bytes: bytes) -> bytes:
     return hashlib.sha256(block_header_der(b.header.number, b.header.previous_hash, b.header.data_hash)).digest()
 
 
+def strip_validation_codes(block_bytes: bytes) -> bytes:
+    """The block as an orderer has it (its ledger, its Deliver): no TRANSACTIONS_FILTER, which only a committing
+    peer writes."""
+    block = common_pb2.Block.FromString(block_bytes)
+    block.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = b""
+    return bytes(block.SerializeToString())
+
+
 def graft_header(block_bytes: bytes, header_from: bytes) -> bytes:
     """``block_bytes`` with the header of ``header_from``: an attacker's forged channel grafted under a real
     block's header (the header hash is the real one; the data and metadata are the forger's)."""

@@ -53,7 +53,7 @@ from fabric_protos.peer import (
 from google.protobuf.message import DecodeError
 
 from .._crypto import ecdsa_verify
-from ._network import _EPOCH, TestIdentity, TestNetwork, TestOrg, header_hash_of
+from ._network import _EPOCH, TestIdentity, TestNetwork, TestOrg, header_hash_of, strip_validation_codes
 
 # ----------------------------------------------------------------------------------------------------------------
 # TLS material
@@ -379,6 +379,8 @@ class _Deliver(events_pb2_grpc.DeliverServicer):  # type: ignore[misc]  # genera
         for envelope in request_iterator:
             status, blocks = self._seek(envelope, context)
             for raw in blocks:
+                if not self.peer.deliver_codes:
+                    raw = strip_validation_codes(raw)
                 yield events_pb2.DeliverResponse(block=common_pb2.Block.FromString(raw))
             yield events_pb2.DeliverResponse(status=status)
 
@@ -503,7 +505,9 @@ class _Endorser(peer_pb2_grpc.EndorserServicer):  # type: ignore[misc]  # genera
 class TestPeer:
     """A peer of ``network`` for organisation ``msp_id`` serving ``blocks`` on 127.0.0.1 (a free port).
 
-    ``mutual_tls`` requires a client certificate issued by a channel organisation's CA. ``requests`` records what
+    ``mutual_tls`` requires a client certificate issued by a channel organisation's CA. ``deliver_codes=False``
+    serves blocks over Deliver as an orderer does (no TRANSACTIONS_FILTER) while QSCC still answers from the
+    peer's ledger, with the codes. ``requests`` records what
     was asked (service, detail), so tests can see resumption happen. Use as a context manager or call
     :meth:`start` / :meth:`stop`.
     """
@@ -517,8 +521,10 @@ class TestPeer:
         blocks: Sequence[bytes],
         *,
         mutual_tls: bool = True,
+        deliver_codes: bool = True,
     ) -> None:
         self.network = network
+        self.deliver_codes = deliver_codes
         self.msp_id = msp_id
         self.identity = network.peers[msp_id]
         self.state = _PeerState(network.channel, blocks)

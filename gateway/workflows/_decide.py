@@ -1,0 +1,86 @@
+"""Judging an entry with a workflow: the bridge from the jobs' :class:`~vcgate.gateway._links.Entry`, trust policy
+and claim book to the pure engine (docs/workflows.md, "How a job runs a workflow")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from .._links import CredentialGraph, Entry, EntryVerdict
+from .._parties import PartyRegistry
+from ..verification._trust import TrustPolicy
+from ._catalog import builtin_workflow
+from ._engine import Authorities, WorkflowEntry, WorkflowSession
+from ._model import Workflow
+
+#: The workflow a job runs when none is named.
+DEFAULT_WORKFLOW = "ipr"
+
+
+def workflow_entry(entry: Entry) -> WorkflowEntry:
+    """The engine's view of a jobs entry: ``entry`` fields and one mapping per line (null where absent)."""
+    fields = {
+        "number": entry.entry_number,
+        "date": entry.entry_date,
+        "importerNumber": entry.importer_number,
+        "importerDid": entry.importer_did,
+        "invoiceNumber": entry.invoice_number,
+        "invoiceId": entry.invoice_id,
+        "invoiceDigest": entry.invoice_digest,
+        "credentialId": entry.credential_id,
+    }
+    lines = tuple(
+        {
+            "line": ln.line,
+            "gtin": ln.gtin,
+            "quantity": ln.quantity,
+            "manufacturerId": ln.manufacturer_id,
+            "value": ln.value,
+        }
+        for ln in entry.lines
+    )
+    return WorkflowEntry(entry.key, entry.entry_number, entry.entry_date, fields, lines)
+
+
+def authorities(trust: TrustPolicy) -> Authorities:
+    """The policy's roots of authority by claim kind."""
+    roots = dict(trust.roots)
+    roots.setdefault("gtin_ownership", trust.gtin_authorities)
+    roots.setdefault("ipr_ownership", trust.ipr_authorities)
+    return Authorities(roots)
+
+
+def session(workflow: Workflow, graph: CredentialGraph, parties: PartyRegistry, trust: TrustPolicy) -> WorkflowSession:
+    """A session of ``workflow`` over ``graph`` under ``trust``."""
+    return WorkflowSession(workflow, graph, parties, authorities=authorities(trust), territory=trust.territory)
+
+
+def decide(
+    entry: Entry,
+    graph: CredentialGraph,
+    parties: PartyRegistry,
+    trust: TrustPolicy,
+    *,
+    checked_at: datetime,
+    prior_claims: Mapping[tuple[str, str], int] | None = None,
+    workflow: Workflow | None = None,
+    run: WorkflowSession | None = None,
+) -> EntryVerdict:
+    """The verdict on ``entry`` under ``workflow`` (default: the shipped ``ipr``). Pure.
+
+    ``prior_claims`` maps (invoice number, GTIN) to units other entries claimed before this one (the ``quantity``
+    step's key); pass ``run`` to reuse one session (views, index) over many entries of one graph.
+    """
+    wf = workflow or (run.workflow if run is not None else builtin_workflow(DEFAULT_WORKFLOW))
+    s = run or session(wf, graph, parties, trust)
+    prior: dict[tuple[str, ...], Decimal] = {
+        ("quantity", inv, gtin): Decimal(n) for (inv, gtin), n in (prior_claims or {}).items()
+    }
+    return s.run(
+        workflow_entry(entry),
+        checked_at=checked_at,
+        prior=prior,
+        policy=trust.policy_name,
+        policy_digest=trust.policy_digest,
+    )
