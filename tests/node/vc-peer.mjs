@@ -30,7 +30,8 @@ import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-crypt
 import jsonld from 'jsonld';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CONTEXTS_DIR = join(HERE, '..', '..', 'canonical_schema', 'contexts');
+// VCGATE_CONTEXTS_DIR: set by vcgate when the peer runs outside the source tree (`vcgate conformance setup-peer`).
+const CONTEXTS_DIR = process.env.VCGATE_CONTEXTS_DIR || join(HERE, '..', '..', 'canonical_schema', 'contexts');
 const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
 const PACKAGES = [
