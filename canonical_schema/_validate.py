@@ -27,6 +27,7 @@ from jsonschema.exceptions import best_match
 
 from ._contexts import CREDENTIALS_V1_URL, CREDENTIALS_V2_URL
 from ._problems import Problem, json_pointer
+from ._related import related_resource_issues
 from ._schema_formats import is_url, parse_date_time
 from ._schemas import compiled_validator, fast_validator, known_credential_types
 
@@ -45,6 +46,10 @@ VALIDATION_PROBLEM_CODES: Mapping[str, str] = MappingProxyType(
         "VALIDITY_PERIOD_INVALID": "Validity period ends before it starts",
         "DATA_MODEL_VERSION_MISMATCH": "VC 1.1 property in a VC 2.0 credential",
         "SCHEMA_VIOLATION": "Credential does not match the canonical JSON Schema of its type",
+        "TYPED_OBJECT_INVALID": "credentialStatus, credentialSchema, evidence, termsOfUse or refreshService value "
+        "is not an object with a type",
+        "RELATED_RESOURCE_INVALID": "relatedResource is not a list of objects with a unique id URL and a digest",
+        "RELATED_RESOURCE_DIGEST_MISMATCH": "relatedResource digest differs from the known resource's digest",
     }
 )
 
@@ -105,6 +110,9 @@ def _base_rules(vc: Mapping[str, Any]) -> list[Problem]:
     _check_id(vc, problems)
     _check_issuer(vc, problems)
     _check_subject(vc, problems)
+    _check_typed_objects(vc, problems)
+    if "relatedResource" in vc:
+        problems.extend(_problem(c, ptr, d) for c, ptr, d in related_resource_issues(vc["relatedResource"]))
     _check_dates(vc, version, problems)
     return problems
 
@@ -180,7 +188,16 @@ def _check_subject(vc: Mapping[str, Any], problems: list[Problem]) -> None:
     ok = isinstance(subject, Mapping) or (
         isinstance(subject, list) and bool(subject) and all(isinstance(s, Mapping) for s in subject)
     )
-    if not ok:
+    # VC 2.0 §4.8: each subject object is the subject of one or more claims, so `{}` says nothing.
+    if ok and any(not s for s in (subject if isinstance(subject, list) else [subject])):
+        problems.append(
+            _problem(
+                "CREDENTIAL_SUBJECT_INVALID",
+                "/credentialSubject",
+                "each credentialSubject object must hold at least one claim (an empty object is not a subject)",
+            )
+        )
+    elif not ok:
         problems.append(
             _problem(
                 "CREDENTIAL_SUBJECT_INVALID",
@@ -188,6 +205,38 @@ def _check_subject(vc: Mapping[str, Any], problems: list[Problem]) -> None:
                 "credentialSubject must be an object or a non-empty array of objects",
             )
         )
+
+
+# VC 2.0 §4.10 (status), §4.11 (credentialSchema), §5.4 (refreshService), §5.5 (termsOfUse), §5.6 (evidence):
+# every value is an object that MUST specify its type; an id, where present, follows §4.4 (a URL).
+_TYPED_OBJECTS = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
+
+
+def _check_typed_objects(vc: Mapping[str, Any], problems: list[Problem]) -> None:
+    for name in _TYPED_OBJECTS:
+        if name not in vc:
+            continue
+        value = vc[name]
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            ptr = json_pointer(name, index) if isinstance(value, list) else json_pointer(name)
+            detail = _typed_object_problem(name, item)
+            if detail:
+                problems.append(_problem("TYPED_OBJECT_INVALID", ptr, detail))
+
+
+def _typed_object_problem(name: str, item: Any) -> str:
+    if not isinstance(item, Mapping):
+        return f"each {name} value must be an object, got {_short(item)}"
+    types = item.get("type")
+    names = [types] if isinstance(types, str) else types if isinstance(types, list) else None
+    if not names or not all(isinstance(t, str) and t for t in names):
+        return f"each {name} object must specify its type (a string or an array of strings)"
+    if "id" in item and not (isinstance(item["id"], str) and is_url(item["id"])):
+        return f"the id of a {name} object must be a URL, got {_short(item['id'])}"
+    if name == "credentialSchema" and "id" not in item:
+        return "each credentialSchema object needs an id (the URL of the schema)"
+    return ""
 
 
 def _check_dates(vc: Mapping[str, Any], version: int | None, problems: list[Problem]) -> None:

@@ -916,6 +916,10 @@ def run_demo(
             if errors:
                 raise DemoError(f"sync failed: {errors}")
             demo.present_forgery(store)
+            if "acme" in demo.actors:  # the brand owner's product pictures, for the product pages (docs/ui.md)
+                from .api.pages._demo_media import demo_product_media
+
+                demo_product_media(store, demo.actors["acme"].key, demo.products, at=now)
         policy = demo.policy()
         (run_dir / "policy.yaml").write_text(yaml.safe_dump(dict(policy.raw), sort_keys=False), encoding="utf-8")
         with demo.stage("verify", "verifying the entries (examples/ipr_three_ledgers/entries.jsonl)"):
@@ -1018,6 +1022,22 @@ def _print_result(result: DemoResult, console: Console) -> None:
         console.print(f"[bold green]all {len(result.entries)} entries got the expected verdict for the right reason[/]")
 
 
+def _serve_pages(result: DemoResult, serve: bool, port: int, console: Console) -> None:
+    # The entry pages (docs/ui.md): printed always, served with --serve until Ctrl-C.
+    first = result.entries[0].entry if result.entries else ""
+    url = f"http://127.0.0.1:{port}/ui/entries/{first}"
+    if not serve:
+        console.print(f"entry pages: {url} (run `vcgate demo --serve` to keep them up)")
+        return
+    from .api.pages._demo_serve import demo_site, serve_forever
+
+    site = demo_site(result.workdir / "run", port)
+    for role, password in site.accounts.values():
+        console.print(f"log in as [bold]{role}[/] with password [bold]{password}[/]")
+    console.print(f"entry pages: {url}")
+    serve_forever(site, port, lambda m: console.print(f"[dim]·[/] {m}"))
+
+
 def demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON.")] = False,
     workdir: Annotated[
@@ -1033,6 +1053,10 @@ def demo_command(
             help="A scenario folder laid out like examples/ipr_three_ledgers (default: that folder).",
         ),
     ] = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then keep serving the web pages over the run's store (implies --keep).")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="Port of the pages with --serve (127.0.0.1).")] = 8765,
 ) -> None:
     """Run the IPR scenario across three real ledgers (plain ledger, Ethereum/EAS on anvil, Fabric) and verify a dozen
     entries. Exit 0 when every entry gets its expected verdict, 1 when one does not, 2 when the demo cannot run, 130
@@ -1050,7 +1074,7 @@ def demo_command(
 
         previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        result = run_demo(workdir=workdir, keep=keep, scenario_dir=scenario, say=say)
+        result = run_demo(workdir=workdir, keep=keep or serve, scenario_dir=scenario, say=say)
     except DemoError as exc:
         Console(stderr=True).print(f"[red]demo failed:[/] {exc}")
         raise typer.Exit(EXIT_ERROR) from None
@@ -1066,4 +1090,5 @@ def demo_command(
         _print_result(result, console)
     if not result.ok and as_json:
         Console(stderr=True).print("[bold red]MISMATCH: an entry did not get its expected verdict[/]")
+    _serve_pages(result, serve, port, console)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_MISMATCH)

@@ -931,6 +931,9 @@ def create_app(settings: ApiSettings, *, wiring: WiringSettings | None = None) -
     from ._wiring import install_wiring
 
     install_wiring(app, ctx, wiring)
+    from .pages import install_pages
+
+    install_pages(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     app.add_middleware(
         RequestGuard,

@@ -72,6 +72,7 @@ _LAZY: dict[str, _Lazy] = {
     "clients": _Lazy("._api", "clients_app", "OAuth2 clients of the HTTP API (each belongs to a party DID)."),
     "conformance": _Lazy("._conformance", "conformance_app", "The conformance suite (adapters and VC-API endpoints)."),
     "evidence": _Lazy("._evidence", "evidence_app", "Ledger evidence carried by credentials."),
+    "users": _Lazy("._users", "users_app", "People who log in to the web pages (officer, analyst, admin)."),
     "serve": _Lazy("._api", "serve", "Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."),
     "demo": _Lazy(
         "vcgate.gateway._demo",

@@ -105,7 +105,7 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
     ) -> Any:
         uid = active_ctx.get("_uuid") if isinstance(active_ctx, (dict, frozendict)) else None
         if uid is None or cycles:
-            return super()._process_context(
+            return self._process_context_safely(
                 active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
             )
         if isinstance(local_ctx, str):
@@ -118,7 +118,7 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
             try:
                 local_key = json.dumps(local_ctx, sort_keys=True, default=dict)
             except (TypeError, ValueError):
-                return super()._process_context(
+                return self._process_context_safely(
                     active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
                 )
         key = (
@@ -135,7 +135,7 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
             if hit is not None:
                 _CONTEXT_MEMO.move_to_end(key)
                 return hit
-        result = super()._process_context(
+        result = self._process_context_safely(
             active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
         )
         with _MEMO_LOCK:
@@ -143,6 +143,23 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
             while len(_CONTEXT_MEMO) > _CONTEXT_MEMO_SIZE:
                 _CONTEXT_MEMO.popitem(last=False)
         return result
+
+    def _process_context_safely(self, active_ctx: Any, local_ctx: Any, options: Any, *flags: Any) -> Any:
+        try:
+            return super()._process_context(active_ctx, local_ctx, options, *flags)
+        except KeyError as exc:
+            if exc.args != ("@vocab",):
+                raise
+        # PyLD deletes '@vocab' on `"@vocab": null` without checking that the context has one (a KeyError that
+        # used to surface as a 500). Resetting an absent vocabulary is a no-op (JSON-LD 1.1 context processing,
+        # @vocab step), so run again with a throw-away vocabulary set just before each reset, for it to remove.
+        entries = local_ctx if isinstance(local_ctx, list) else [local_ctx]
+        patched: list[Any] = []
+        for entry in entries:
+            if isinstance(entry, dict) and "@vocab" in entry and entry["@vocab"] is None:
+                patched.append({"@vocab": "urn:vcgate:vocab-reset:"})
+            patched.append(entry)
+        return super()._process_context(active_ctx, patched, options, *flags)
 
 
 def _pinned_dict_ids() -> frozenset[int]:
@@ -215,6 +232,11 @@ def _convert(exc: Exception) -> CanonicalizationError:
     return CanonicalizationError(f"not valid JSON-LD: {exc}", code="JSONLD_INVALID")
 
 
+# PyLD resolves a relative IRI against this placeholder base when the document has none: a `type` value no
+# context maps (with no @vocab in scope) or a relative id ends up under it, i.e. undefined.
+_RELATIVE_BASE = jsonld.DEFAULT_BASE_IRI
+
+
 def _undefined_in_dataset(dataset: Mapping[str, list[dict[str, Any]]]) -> list[str]:
     found: list[str] = []
     for triples in dataset.values():
@@ -225,6 +247,8 @@ def _undefined_in_dataset(dataset: Mapping[str, list[dict[str, Any]]]) -> list[s
             obj = t["object"]
             if obj["type"] == "IRI" and obj["value"].startswith(ISSUER_DEPENDENT):
                 found.append(obj["value"][len(ISSUER_DEPENDENT) :])
+            elif obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
+                found.append(obj["value"][len(_RELATIVE_BASE) :])
             dt = obj.get("datatype")
             if isinstance(dt, str) and dt.startswith(ISSUER_DEPENDENT):
                 found.append(dt[len(ISSUER_DEPENDENT) :])
@@ -240,6 +264,9 @@ def _options(loader: Callable[..., Any] | None) -> dict[str, Any]:
         "contextResolver": _resolver_for(loader or _LOADER),
         "base": "",
         "produceGeneralizedRdf": False,
+        # Language value objects may carry @direction (VC 2.0 §11.1); JSON-LD 1.1 toRdf keeps it only with an
+        # rdfDirection mode, and digitalbazaar's cryptosuites canonize with i18n-datatype, so the same is signed.
+        "rdfDirection": "i18n-datatype",
     }
 
 
@@ -376,9 +403,14 @@ def _skeleton(value: Any, key: str | None = None) -> Any:
         return {k: (v if k == "@context" else _skeleton(v, k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_skeleton(v, key) for v in value]
-    if key in ("type", "@type"):
+    if key in _KEPT_SCALARS:
         return value
     return _PLACEHOLDER
+
+
+# Scalars that decide how a document expands (types pick type-scoped contexts; a language tag or base direction
+# must stay well-formed), so the skeleton keeps them.
+_KEPT_SCALARS = frozenset(("type", "@type", "@language", "@direction"))
 
 
 class _Tag:
@@ -412,7 +444,7 @@ def _shape_key(value: Any) -> Any:
                 parts.append(_shape_key(v))
             elif isinstance(v, list):
                 parts.append(_array_shape_key(v, k))
-            elif k == "type" or k == "@type":
+            elif k in _KEPT_SCALARS:
                 parts.append(_scalar_shape_key(v, k))
             else:
                 parts.append(_LITERAL)
@@ -435,7 +467,7 @@ def _array_shape_key(value: list[Any], key: Any) -> Any:
 
 
 def _scalar_shape_key(value: Any, key: Any) -> Any:
-    if key == "type" or key == "@type":
+    if key in _KEPT_SCALARS:
         return value if value.__class__ is str else (_OTHER, repr(value.__class__), _CONTEXT_ENCODER.encode(value))
     return _LITERAL
 

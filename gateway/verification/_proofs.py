@@ -111,9 +111,16 @@ def hash_data(
     key_type: str,
     *,
     loader: Callable[..., Any] | None = None,
+    previous: list[Mapping[str, Any]] | None = None,
 ) -> HashData:
-    """Canonicalize and hash ``document`` (without ``proof``) and ``proof_config`` (without ``proofValue``)."""
+    """Canonicalize and hash ``document`` (without ``proof``) and ``proof_config`` (without ``proofValue``).
+
+    ``previous``: the proofs a chained proof's ``previousProof`` names; VC Data Integrity §4.3/§4.5 sign and verify
+    the document with ``proof`` set to exactly those.
+    """
     unsecured = {k: v for k, v in document.items() if k != "proof"}
+    if previous:
+        unsecured["proof"] = [dict(p) for p in previous]
     config = {k: v for k, v in proof_config.items() if k != "proofValue"}
     if suite.canonicalization == "jcs":
         canon_doc = jcs(unsecured)
@@ -145,8 +152,12 @@ def sign(
     extra: Mapping[str, Any] | None = None,
     loader: Callable[..., Any] | None = None,
     allow_undefined_terms: bool = False,
+    previous_proof: str | list[str] | None = None,
 ) -> dict[str, Any]:
     """Return a copy of ``document`` with a Data Integrity ``proof`` added.
+
+    If ``document`` already has proofs the new one joins them as a proof set (VC Data Integrity §4.3); with
+    ``previous_proof`` (the ``id`` of one or more of them) it is chained to those, which it then also signs.
 
     Refuses to sign a document with undefined terms (they would not be covered by an RDFC signature and are
     ambiguous under any suite) unless ``allow_undefined_terms``.
@@ -163,11 +174,19 @@ def sign(
     proof["verificationMethod"] = key.verification_method
     proof["proofPurpose"] = proof_purpose
     proof.update(extra or {})
+    existing = _proof_list(document.get("proof"))
+    previous: list[Mapping[str, Any]] | None = None
+    if previous_proof is not None:
+        wanted = [previous_proof] if isinstance(previous_proof, str) else list(previous_proof)
+        previous = [p for p in existing if p.get("id") in wanted]
+        if not wanted or len(previous) != len(set(wanted)):
+            raise ProofError(f"cannot chain: previousProof {previous_proof!r} names no proof of the document")
+        proof["previousProof"] = previous_proof
     if spec.canonicalization == "jcs":
         # VC-DI-EDDSA §3.3.5: for JCS the proof carries the document's @context.
         proof["@context"] = document.get("@context")
     try:
-        hd = hash_data(document, proof, spec, key.key_type, loader=loader)
+        hd = hash_data(document, proof, spec, key.key_type, loader=loader, previous=previous)
         terms = hd.undefined_terms if spec.canonicalization == "rdfc" else undefined_terms(document, loader)
     except CanonicalizationError as exc:
         raise ProofError(f"cannot sign: {exc}") from None
@@ -177,8 +196,14 @@ def sign(
         )
     proof["proofValue"] = "z" + base58.b58encode(key.sign(hd.combined)).decode("ascii")
     signed = {k: v for k, v in document.items() if k != "proof"}
-    signed["proof"] = proof
+    signed["proof"] = [*existing, proof] if existing else proof
     return signed
+
+
+def _proof_list(value: Any) -> list[Mapping[str, Any]]:
+    if isinstance(value, list):
+        return [p for p in value if isinstance(p, Mapping)]
+    return [value] if isinstance(value, Mapping) else []
 
 
 @dataclass(frozen=True)
@@ -233,9 +258,13 @@ def verify_proof(
     loader: Callable[..., Any] | None = None,
     proof_index: int | None = None,
 ) -> ProofVerification:
-    """Check the Data Integrity proof of ``document`` at the instant ``at``. Never raises on bad input."""
+    """Check the Data Integrity proof of ``document`` at the instant ``at``. Never raises on bad input.
+
+    A proof set (``proof`` is a list of several) needs ``proof_index``, or use :func:`verify_proof_set`.
+    """
     raw_proof = document.get("proof")
     pointer = "/proof"
+    previous: list[Mapping[str, Any]] | None = None
     if isinstance(raw_proof, list):
         if proof_index is None:
             if len(raw_proof) != 1:
@@ -244,12 +273,17 @@ def verify_proof(
                         _fail(
                             "proof_present",
                             "PROOF_SET_UNSUPPORTED",
-                            "Proof sets are not supported",
-                            "verify each proof of a proof set separately",
+                            "Proof sets are verified by verify_proof_set",
+                            "give proof_index to verify one proof of a proof set",
                         ),
                     )
                 )
             proof_index = 0
+        if isinstance(raw_proof[proof_index], dict) and "previousProof" in raw_proof[proof_index]:
+            chained = _previous_proofs(raw_proof, proof_index, json_pointer("proof", proof_index))
+            if isinstance(chained, Check):
+                return ProofVerification((chained,))
+            previous = chained
         raw_proof = raw_proof[proof_index]
         pointer = json_pointer("proof", proof_index)
     if not isinstance(raw_proof, dict):
@@ -427,7 +461,7 @@ def verify_proof(
     checks.append(_PASSED["verification_method"])
 
     try:
-        hd = hash_data(document, proof, suite, vm.public_key.key_type, loader=loader)
+        hd = hash_data(document, proof, suite, vm.public_key.key_type, loader=loader, previous=previous)
     except CanonicalizationError as exc:
         checks.append(
             _fail(
@@ -459,6 +493,82 @@ def verify_proof(
     )
 
 
+def _previous_proofs(proofs: list[Any], index: int, pointer: str) -> list[Mapping[str, Any]] | Check:
+    # VC Data Integrity §4.5 (verify proof sets and chains): previousProof is one id or a list of ids, and each
+    # must be the id of another proof of the set.
+    ref = proofs[index]["previousProof"]
+    ids = [ref] if isinstance(ref, str) else ref
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        return _fail(
+            "previous_proof",
+            "PREVIOUS_PROOF_INVALID",
+            "Malformed previousProof",
+            "previousProof must be a proof id or a list of proof ids",
+            pointer + "/previousProof",
+        )
+    found: list[Mapping[str, Any]] = []
+    for wanted in ids:
+        match = [p for j, p in enumerate(proofs) if j != index and isinstance(p, dict) and p.get("id") == wanted]
+        if not match:
+            return _fail(
+                "previous_proof",
+                "PREVIOUS_PROOF_MISSING",
+                "previousProof names no proof",
+                f"no other proof of the set has id {wanted!r}",
+                pointer + "/previousProof",
+            )
+        found.append(match[0])
+    return found
+
+
+@dataclass(frozen=True)
+class ProofSetVerification:
+    """Every proof of a document checked (one :class:`ProofVerification` per proof, in order)."""
+
+    proofs: tuple[ProofVerification, ...]
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """All checks of all proofs."""
+        return tuple(c for p in self.proofs for c in p.checks)
+
+    @property
+    def controllers(self) -> tuple[str, ...]:
+        """Controllers of the keys of the proofs that verified."""
+        return tuple(p.controller for p in self.proofs if p.controller is not None)
+
+    @property
+    def undefined_terms(self) -> tuple[str, ...]:
+        """Undefined terms met by any RDFC proof's canonicalization."""
+        return tuple(t for p in self.proofs for t in p.undefined_terms)
+
+
+def verify_proof_set(
+    document: Mapping[str, Any],
+    resolver: DidResolver,
+    *,
+    at: datetime,
+    expected_purpose: str = "assertionMethod",
+    loader: Callable[..., Any] | None = None,
+) -> ProofSetVerification:
+    """Verify every proof of ``document`` (a single proof, a proof set, or chained proofs); never raises.
+
+    Each proof must verify on its own (VC Data Integrity §4.5: all proofs of a set MUST verify); a chained proof is
+    verified over the document with the proofs its ``previousProof`` names.
+    """
+    raw = document.get("proof")
+    if not isinstance(raw, list) or len(raw) <= 1:
+        return ProofSetVerification(
+            (verify_proof(document, resolver, at=at, expected_purpose=expected_purpose, loader=loader),)
+        )
+    return ProofSetVerification(
+        tuple(
+            verify_proof(document, resolver, at=at, expected_purpose=expected_purpose, loader=loader, proof_index=i)
+            for i in range(len(raw))
+        )
+    )
+
+
 def _verify(public: DecodedPublicKey, data: bytes, signature: bytes) -> bool:
     return verify_signature(public, data, signature)
 
@@ -468,10 +578,12 @@ __all__ = [
     "Cryptosuite",
     "HashData",
     "ProofError",
+    "ProofSetVerification",
     "ProofVerification",
     "hash_data",
     "sign",
     "strict_term_problems",
     "suite_of",
     "verify_proof",
+    "verify_proof_set",
 ]

@@ -26,7 +26,7 @@ from vcgate.canonical_schema import (
 from ._canonical import CanonicalizationError, strict_term_problems, undefined_terms
 from ._dids import DidResolver
 from ._policy import Policy
-from ._proofs import suite_of, verify_proof
+from ._proofs import suite_of, verify_proof_set
 
 CredentialFormat = Literal["ldp", "jwt", "unknown"]
 
@@ -332,7 +332,11 @@ class Verifier:
 
         # Stage 1b: contexts pinned and every term defined (strict mode).
         proof = doc.get("proof")
-        suite = suite_of(proof) if isinstance(proof, dict) else None
+        proofs = proof if isinstance(proof, list) else [proof] if isinstance(proof, dict) else []
+        all_suites = [suite_of(p) if isinstance(p, dict) else None for p in proofs]
+        suite = next((s for s in all_suites if s is not None and s.canonicalization == "rdfc"), None) or (
+            all_suites[0] if all_suites else None
+        )
         terms: tuple[str, ...] | None = None
         if suite is None or suite.canonicalization == "jcs":
             try:
@@ -342,23 +346,24 @@ class Verifier:
                 checks.append(_fail("contexts", "data_model", exc.code, "Cannot process contexts", str(exc), ptr))
                 return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
 
-        # Stage 2: proof.
-        if suite is not None and suite.name not in self.policy.accepted_suites:
-            checks.append(
-                _fail(
-                    "proof",
-                    "proof",
-                    "CRYPTOSUITE_NOT_ACCEPTED",
-                    "Cryptosuite not accepted",
-                    f"policy {self.policy.name!r} does not accept {suite.name}",
-                    "/proof",
+        # Stage 2: proof (every proof of a proof set or chain; the policy applies to each).
+        for i, s in enumerate(all_suites):
+            if s is not None and s.name not in self.policy.accepted_suites:
+                checks.append(
+                    _fail(
+                        "proof",
+                        "proof",
+                        "CRYPTOSUITE_NOT_ACCEPTED",
+                        "Cryptosuite not accepted",
+                        f"policy {self.policy.name!r} does not accept {s.name}",
+                        "/proof" if isinstance(proof, dict) else f"/proof/{i}",
+                    )
                 )
-            )
-            return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
+                return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
         if proof is None and not proof_required:
             pv = None
         else:
-            pv = verify_proof(doc, self.resolver, at=at, loader=self.loader)
+            pv = verify_proof_set(doc, self.resolver, at=at, loader=self.loader)
             checks.extend(pv.checks)
             if terms is None:
                 terms = pv.undefined_terms
@@ -370,11 +375,13 @@ class Verifier:
         elif terms is not None:
             checks.append(_STRICT_TERMS_PASSED)
 
-        # Stage 2b: the issuer controls the key that made the proof.
-        if pv is not None and pv.controller is not None:
+        # Stage 2b: the issuer controls the key that made the proof (in a proof set: one of the proofs; the
+        # others may be co-signers such as a witness or notary).
+        controllers = pv.controllers if pv is not None and all(p.controller for p in pv.proofs) else ()
+        if controllers:
             if not self.policy.require_issuer_key_binding:
                 checks.append(Check.not_applicable("issuer_key_binding", "proof"))
-            elif issuer is not None and pv.controller == issuer:
+            elif issuer is not None and issuer in controllers:
                 checks.append(_ISSUER_KEY_BINDING_PASSED)
             else:
                 checks.append(
@@ -383,7 +390,8 @@ class Verifier:
                         "proof",
                         "ISSUER_KEY_MISMATCH",
                         "Issuer does not control the signing key",
-                        f"the proof's key is controlled by {pv.controller!r}, the issuer is {issuer!r}",
+                        f"the proof's key is controlled by {' and '.join(repr(c) for c in controllers)}, "
+                        f"the issuer is {issuer!r}",
                         "/issuer",
                     )
                 )
