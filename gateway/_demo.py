@@ -46,7 +46,6 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError, b64url
 
@@ -55,6 +54,7 @@ from ._jobs import InlineExecutor, create_job, default_job_id, job_results, read
 from ._parties import Binding, ControlProof, Identifier, Party, binding_challenge, check_binding_proof
 from ._reports import build_report, render_html, sign_report
 from ._store import Store
+from .cli._common import fitted_table
 from .verification._keys import KeyPair
 from .verification._policy import Policy
 from .verification._status import StatusList
@@ -991,20 +991,22 @@ def _print_result(result: DemoResult, console: Console) -> None:
         console.print(f"[bold]{kind}[/] {info['ledgerId']}: {where}")
     for name, counts in result.sync.items():
         console.print(f"synced [bold]{name}[/]: {counts['stored']} credentials, {counts['revocations']} revocations")
-    table = Table(title="Entries verified across three ledgers", header_style="bold", show_lines=True)
-    for col in ("entry", "scenario", "verdict", "reasons · decided by", "why", "expected"):
-        table.add_column(col, overflow="fold")
+    # Fits 80 columns: the entry id and the verdict are never wrapped; the text columns fold, "why" the most.
+    rows = []
     for e in result.entries:
-        mark = "[green]✓[/]" if e.ok else f"[bold red]✗ expected {e.expected_verdict} {e.expected_reason}[/]"
-        table.add_row(
-            e.entry,
-            e.scenario,
-            f"[{COLOURS.get(e.verdict, 'white')}]{e.verdict}[/]",
-            f"{', '.join(e.reasons)}\n[dim]{e.clause}[/]",
-            e.detail,
-            mark,
+        mark = "[green]✓[/]" if e.ok else "[bold red]✗[/]"
+        expected = "" if e.ok else f"\n[bold red]expected {e.expected_verdict} {e.expected_reason}[/]"
+        rows.append(
+            [
+                e.entry,
+                f"[{COLOURS.get(e.verdict, 'white')}]{e.verdict}[/]",
+                mark,
+                f"{', '.join(e.reasons)}\n[dim]{e.clause}[/]",
+                f"[dim]{e.scenario}[/]\n{e.detail}{expected}",
+            ]
         )
-    console.print(table)
+    headers = ("entry", "verdict", "ok", "reasons · decided by", "scenario · why")
+    console.print(fitted_table(headers, rows, ids=3, title="Entries verified across three ledgers", show_lines=True))
     console.print(f"signed VerificationReport: {result.report_json}")
     console.print(f"HTML report:               {result.report_html}")
     if result.kept:

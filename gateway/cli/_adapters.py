@@ -40,6 +40,7 @@ from vcgate.canonical_schema import InputError, VcgateError
 
 from .._issuing import IssuingError, IssuingService
 from ..verification._keys import KeyPair
+from ._common import fitted_table, unreadable
 from ._register import register_adapter
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
@@ -89,19 +90,11 @@ def list_adapters(
             }
         )
     else:
-        table = Table(title="vcgate adapters", show_lines=False)
-        for column in ("name", "kind", "api", "package", "entry point"):
-            table.add_column(column, overflow="fold")
-        for p in scan.plugins:
-            table.add_row(
-                p.name,
-                p.kind,
-                str(p.api_version),
-                f"{p.distribution} {p.distribution_version}",
-                p.entry_point,
-            )
-        for u in scan.unavailable:  # its package extra is not installed: say how to get it (after the table)
-            table.add_row(u.name, "unavailable", "", u.distribution, escape(f"needs the {u.extra} extra"))
+        rows = [[p.name, p.kind, str(p.api_version), f"{p.distribution} {p.distribution_version}", p.entry_point]
+                for p in scan.plugins]  # fmt: skip
+        # Its package extra is not installed: listed, with how to get it printed after the table.
+        rows += [[u.name, "unavailable", "", u.distribution, f"needs the {u.extra} extra"] for u in scan.unavailable]
+        table = fitted_table(("name", "kind", "api", "package", "entry point"), rows, title="vcgate adapters")
         _out.print(table)
         for u in scan.unavailable:
             _out.print(f"{u.name} is unavailable; to enable it: {u.install}", markup=False, soft_wrap=True)
@@ -505,8 +498,7 @@ def serve_adapter(
         try:
             token = token_file.read_text(encoding="utf-8").strip() or None
         except OSError as exc:
-            _err.print(f"[red]error:[/red] cannot read --token-file {token_file}: {exc.strerror}")
-            raise typer.Exit(EXIT_USAGE) from None
+            unreadable(f"--token-file {token_file}", exc.strerror)
         if token is None:
             _err.print(f"[red]error:[/red] --token-file {token_file} is empty")
             raise typer.Exit(EXIT_USAGE)

@@ -1,7 +1,8 @@
 """The ``vcgate`` command line: a thin shell over the library.
 
 Exit codes (every command): 0 success / verified, 1 invalid (the input is wrong), 2 error (could not decide:
-a DID unresolvable, a ledger unreachable), 64 usage (bad arguments or unreadable files, as sysexits' EX_USAGE).
+a DID unresolvable, a ledger unreachable, an input file missing or unreadable), 64 usage (bad arguments, as
+sysexits' EX_USAGE).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import typer.core
 import typer.exceptions
 import typer.main
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_json, usage_error
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, fitted_table, print_json, unreadable, usage_error
 from ._common import instant_or_now as parse_instant
 
 if TYPE_CHECKING:
@@ -43,10 +44,20 @@ class _Lazy:
     def load(self, name: str) -> click.Command:
         target = getattr(importlib.import_module(self.module, __package__), self.attribute)
         if isinstance(target, typer.Typer):
-            return typer.main.get_group(target)
-        holder = typer.Typer()  # a lone function becomes a click command through a one-command app
+            return _plain_help(typer.main.get_group(target))
+        holder = typer.Typer(add_completion=False)  # a lone function becomes a command of a one-command app
         holder.command(name)(target)
-        return typer.main.get_command(holder)
+        return _plain_help(typer.main.get_command(holder))
+
+
+def _plain_help(command: click.Command) -> click.Command:
+    """Click's plain help for ``command`` and its sub-commands: it wraps at any width where typer's rich panels
+    truncate option names and defaults at 80 columns (and it is cheaper to import)."""
+    if hasattr(command, "rich_markup_mode"):
+        command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+    return command
 
 
 # Command groups and commands defined in other modules, in the order `vcgate --help` lists them.
@@ -113,12 +124,13 @@ class _LazyGroup(typer.core.TyperGroup):
 
 app = typer.Typer(
     cls=_LazyGroup,
+    rich_markup_mode=None,  # plain help: see _plain_help
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     help="vcgate: ledger records as W3C verifiable credentials, verified and linked for customs.",
 )
-keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Signing keys.")
 app.add_typer(keys_app, name="keys")
 
 out = Console(emoji=False, highlight=False)
@@ -130,7 +142,7 @@ def read_input(path: str) -> bytes:
     try:
         return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
-        usage_error(f"cannot read {path}: {exc.strerror}")
+        unreadable(path, exc.strerror)
 
 
 @keys_app.command("generate")
@@ -168,8 +180,13 @@ def issue(
     key: Annotated[Path, typer.Option("--key", "-k", help="Key file from `vcgate keys generate`.")],
     suite: Annotated[str, typer.Option("--suite", "-s", help="Cryptosuite.")] = "eddsa-rdfc-2022",
     created: Annotated[str | None, typer.Option(help="Proof creation time (ISO-8601; default now).")] = None,
+    issuer_from_key: Annotated[
+        bool, typer.Option("--issuer-from-key", help="Set the credential's issuer to the key's controller DID.")
+    ] = False,
 ) -> None:
-    """Sign a credential with a Data Integrity proof and print it."""
+    """Sign a credential with a Data Integrity proof and print it. The issuer must be the key's controller (a
+    credential signed for another party's DID fails ISSUER_KEY_MISMATCH): otherwise exit 64, or pass
+    --issuer-from-key to set it."""
     from vcgate.canonical_schema import VcgateError
 
     from ..verification._keys import KeyPair
@@ -177,6 +194,8 @@ def issue(
 
     if suite not in SUITES:
         usage_error(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
+    if not key.is_file():
+        unreadable(key, "no such key file")
     try:
         pair = KeyPair.from_file(key)
     except VcgateError as exc:
@@ -187,12 +206,27 @@ def issue(
         usage_error(f"{file} is not JSON: {exc}")
     if not isinstance(doc, dict):
         usage_error(f"{file} must hold a JSON object")
+    doc = _with_issuer(doc, pair.controller, rewrite=issuer_from_key)
     try:
         signed = sign(doc, pair, suite=suite, created=parse_instant(created))
     except VcgateError as exc:
         err.print(f"[red]cannot sign:[/red] {exc}")
         raise typer.Exit(EXIT_INVALID) from None
     print_json(signed)
+
+
+def _with_issuer(doc: dict[str, Any], controller: str, *, rewrite: bool) -> dict[str, Any]:
+    """``doc`` with its issuer checked against (or, with ``rewrite``, set to) the signing key's controller."""
+    issuer = doc.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if issuer_id == controller:
+        return doc
+    if rewrite:
+        return {**doc, "issuer": {**issuer, "id": controller} if isinstance(issuer, dict) else controller}
+    usage_error(
+        f"the credential's issuer {issuer_id!r} is not the key's controller {controller!r}: verification would fail "
+        "(ISSUER_KEY_MISMATCH). Sign with that issuer's key, or pass --issuer-from-key to make the key's DID the issuer"
+    )
 
 
 def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
@@ -232,13 +266,11 @@ def verify(
     else:
         colour = {"verified": "green", "invalid": "red", "error": "yellow"}[result.status]
         out.print(f"[bold {colour}]{result.status.upper()}[/] {file}  issuer={result.issuer or '-'}")
-        table = Table(show_header=True, header_style="bold")
-        for col in ("stage", "check", "status", "problem"):
-            table.add_column(col)
-        for c in result.checks:
-            problem = f"{c.problem.code}: {c.problem.detail}" if c.problem else ""
-            table.add_row(c.stage, c.name, c.status, problem)
-        out.print(table)
+        rows = [
+            [c.stage, c.name, c.status, escape(f"{c.problem.code}: {c.problem.detail}") if c.problem else ""]
+            for c in result.checks
+        ]
+        out.print(fitted_table(("stage", "check", "status", "problem"), rows, ids=3))
     raise typer.Exit({"verified": EXIT_OK, "invalid": EXIT_INVALID, "error": EXIT_ERROR}[result.status])
 
 

@@ -1,19 +1,25 @@
 """What every ``vcgate`` sub-command shares: exit codes, error output, JSON output, instants.
 
 Exit codes (every command): 0 success / verified, 1 invalid (the input is wrong), 2 error (could not decide: a DID
-unresolvable, a ledger unreachable), 64 usage (bad arguments or unreadable files, as sysexits' EX_USAGE).
+unresolvable, a ledger unreachable, an input file missing or unreadable), 64 usage (bad arguments, as sysexits'
+EX_USAGE).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -27,9 +33,44 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def unreadable(path: object, reason: object) -> NoReturn:
+    """An input file is missing or unreadable: ``error: cannot read PATH: REASON``, exit 2 (not a usage error)."""
+    fail(f"cannot read {path}: {reason}", EXIT_ERROR)
+
+
+def require_database(url: str | None) -> None:
+    """Read-only commands never create files: exit 2 when the (SQLite) database ``url`` does not exist yet."""
+    from .._db import database_url
+
+    resolved = database_url(url)
+    if resolved.startswith("sqlite") and "///" in resolved:
+        path = resolved.split("///", 1)[1]
+        if path and path != ":memory:" and not Path(path).is_file():
+            unreadable(path, "no such gateway database (commands that write, e.g. `vcgate sync`, create it)")
+
+
 def usage_error(message: str) -> NoReturn:
     """Print a usage error and exit 64."""
     fail(message, EXIT_USAGE)
+
+
+def fitted_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, ids: int = 1, **options: Any) -> Table:
+    """A table that fits the terminal (80 columns included): the first ``ids`` columns hold identifiers and are
+    never wrapped or truncated; the other columns fold, the rightmost taking what is left."""
+    from rich.table import Table
+    from rich.text import Text
+
+    materialised = [list(row) for row in rows]
+    table = Table(header_style="bold", **options)
+    for index, header in enumerate(headers):
+        if index < ids:
+            widest = max([len(header), *(Text.from_markup(r[index]).cell_len for r in materialised)])
+            table.add_column(header, no_wrap=True, min_width=widest)
+        else:
+            table.add_column(header, overflow="fold", ratio=2 if index == len(headers) - 1 else 1)
+    for row in materialised:
+        table.add_row(*row)
+    return table
 
 
 def print_json(value: Any) -> None:

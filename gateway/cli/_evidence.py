@@ -44,7 +44,7 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, unreadable
 from ._common import instant_or_now as _instant
 from ._common import usage_error as _usage
 
@@ -122,7 +122,7 @@ def check_evidence_command(
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         credential = json.loads(data)
     except OSError as exc:
-        _usage(f"cannot read {file}: {exc.strerror}")
+        unreadable(file, exc.strerror)
     except ValueError as exc:
         _usage(f"{file} is not JSON: {exc}")
     if not isinstance(credential, dict):
@@ -132,7 +132,7 @@ def check_evidence_command(
     except ValueError as exc:
         _usage(str(exc))
     if config is not None and not config.is_file():
-        _usage(f"cannot read adapter configuration {config}")
+        unreadable(f"adapter configuration {config}", "no such file")
 
     items = credential.get("evidence")
     items = [items] if isinstance(items, dict) else items if isinstance(items, list) else []
