@@ -54,23 +54,44 @@ def usage_error(message: str) -> NoReturn:
     fail(message, EXIT_USAGE)
 
 
-def fitted_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, ids: int = 1, **options: Any) -> Table:
+def fitted_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, ids: int = 1, width: int | None = None, **options: Any
+) -> Table:
     """A table that fits the terminal (80 columns included): the first ``ids`` columns hold identifiers and are
-    never wrapped or truncated; the other columns fold, the rightmost taking what is left."""
+    never wrapped or truncated; the other columns fold when the terminal is too narrow. When the identifiers
+    leave too little room for the rest, each row stacks: its identifiers one per line on the left, the other
+    columns as ``name: value`` lines on the right."""
+    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     materialised = [list(row) for row in rows]
+    widths = [
+        max([len(header), *(Text.from_markup(r[index]).cell_len for r in materialised)])
+        for index, header in enumerate(headers[:ids])
+    ]
+    room = (width or Console().width) - sum(widths) - 3 * len(headers) - 1
+    flexible = len(headers) - ids
     table = Table(header_style="bold", **options)
+    if flexible > 1 and room < _MIN_FOLDED_WIDTH * flexible:
+        table.add_column(" · ".join(headers[:ids]), no_wrap=True, min_width=max(widths))
+        table.add_column("details", overflow="fold")
+        for row in materialised:
+            details = [f"[bold]{escape(h)}:[/] {v}" for h, v in zip(headers[ids:], row[ids:], strict=True) if v]
+            table.add_row("\n".join(row[:ids]), "\n".join(details))
+        return table
     for index, header in enumerate(headers):
         if index < ids:
-            widest = max([len(header), *(Text.from_markup(r[index]).cell_len for r in materialised)])
-            table.add_column(header, no_wrap=True, min_width=widest)
+            table.add_column(header, no_wrap=True, min_width=widths[index])
         else:
-            table.add_column(header, overflow="fold", ratio=2 if index == len(headers) - 1 else 1)
+            table.add_column(header, overflow="fold")
     for row in materialised:
         table.add_row(*row)
     return table
+
+
+#: Narrowest useful width of a folded column; below it fitted_table stacks each row.
+_MIN_FOLDED_WIDTH = 10
 
 
 def print_json(value: Any) -> None:
