@@ -35,7 +35,7 @@ class ReferencePeerError(VcgateError):
 UNAVAILABLE = "reference peer unavailable (install Node ≥ 20 and run vcgate conformance setup-peer)"
 
 #: Files of the peer shipped as package data (``conformance_tests/peer/``).
-PEER_FILES = ("vc-peer.mjs", "package.json", "package-lock.json")
+PEER_FILES = ("vc-peer.mjs", "offline-loader.mjs", "package.json", "package-lock.json")
 
 
 def cache_dir() -> Path:

@@ -33,6 +33,7 @@ from vcgate.adapters.sdk import (
 from vcgate.canonical_schema import VcgateError
 
 from ._links import (
+    REFUSING_CODES,
     ClaimBook,
     CredentialGraph,
     CredentialView,
@@ -380,8 +381,12 @@ def read_entry_file(name: str, data: bytes) -> list[EntryRow]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise JobError(f"{name} is not UTF-8: {exc}") from None
-    rows = read_entries_csv(text) if name.lower().endswith(".csv") else read_entries_jsonl(text)
-    return list(rows)
+    rows = list(read_entries_csv(text) if name.lower().endswith(".csv") else read_entries_jsonl(text))
+    for r in rows:
+        if r.problem is not None and r.problem.code in REFUSING_CODES:
+            where = f" at {r.problem.pointer}" if r.problem.pointer else ""
+            raise JobError(f"{name} row {r.row}: {r.problem.code}{where}: {r.problem.detail}")
+    return rows
 
 
 def default_job_id(data: bytes, policy: Policy, checked_at: datetime | None) -> str:

@@ -38,6 +38,7 @@ from .verification._trust import (
     CLAUSE_TERRITORY,
     TrustPolicy,
 )
+from .verification._verify import parse_json_strictly
 
 Verdict = Literal["authorized", "not_authorized", "undetermined"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
@@ -220,6 +221,8 @@ class Entry:
                 "invoice_number": self.invoice_number,
                 "gtin": ln.gtin,
                 "quantity": ln.quantity,
+                # Who claims: a claim counts against an invoice only when this importer is its buyer (docs/jobs.md).
+                "importer": self.importer_number or self.importer_did,
             }
             for ln in self.lines
         ]
@@ -242,16 +245,28 @@ def _text(row: Mapping[str, Any], names: Sequence[str], pointer: str, *, require
     return None
 
 
+#: The largest quantity or line number an entry may carry: what the store's integer columns hold (2³¹ − 1). Larger
+#: numbers (``1e308``), infinities and NaN are input errors, never overflows further down.
+MAX_QUANTITY = 2**31 - 1
+
+
 def _quantity(value: Any, pointer: str) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise EntryError("ENTRY_FIELD_INVALID", "quantity must be a whole number", pointer)
     try:
         q = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise EntryError("ENTRY_FIELD_INVALID", f"quantity {value!r} is not a number", pointer) from None
-    if q != q.to_integral_value() or q <= 0:
-        raise EntryError("ENTRY_FIELD_INVALID", f"quantity {value!r} must be a positive whole number", pointer)
+        raise EntryError("ENTRY_FIELD_INVALID", f"quantity {_short(value)} is not a number", pointer) from None
+    # Beyond the domain (NaN, infinities, 1e308) is hostile or garbled input; a negative or a fraction is a slip.
+    code = "ENTRY_NUMBER_OUT_OF_RANGE" if not q.is_finite() or q > MAX_QUANTITY else "ENTRY_FIELD_INVALID"
+    if code == "ENTRY_NUMBER_OUT_OF_RANGE" or q != q.to_integral_value() or q <= 0:
+        raise EntryError(code, f"quantity {_short(value)} must be a whole number from 1 to {MAX_QUANTITY}", pointer)
     return int(q)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _value(value: Any, pointer: str) -> str | None:
@@ -260,9 +275,11 @@ def _value(value: Any, pointer: str) -> str | None:
     try:
         v = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise EntryError("ENTRY_FIELD_INVALID", f"value {value!r} is not a decimal amount", pointer) from None
-    if not v.is_finite() or v < 0:
-        raise EntryError("ENTRY_FIELD_INVALID", f"value {value!r} must be a non-negative amount", pointer)
+        raise EntryError("ENTRY_FIELD_INVALID", f"value {_short(value)} is not a decimal amount", pointer) from None
+    if not v.is_finite() or v.adjusted() > 30:
+        raise EntryError("ENTRY_NUMBER_OUT_OF_RANGE", f"value {_short(value)} must be an amount below 1e31", pointer)
+    if v < 0:
+        raise EntryError("ENTRY_FIELD_INVALID", f"value {_short(value)} must be a non-negative amount", pointer)
     return format(v.normalize(), "f")
 
 
@@ -289,8 +306,10 @@ def parse_entry(row: Any) -> Entry:
         except EntryError as exc:
             raise EntryError(exc.problem.code, exc.problem.detail, ptr + "/gtin") from None
         number_field = raw.get("line", i + 1)
-        if isinstance(number_field, bool) or not isinstance(number_field, int) or number_field < 1:
-            raise EntryError("ENTRY_FIELD_INVALID", "line must be a positive integer", ptr + "/line")
+        if isinstance(number_field, bool) or not isinstance(number_field, int) or not 0 < number_field <= MAX_QUANTITY:
+            big = isinstance(number_field, int) and number_field > MAX_QUANTITY
+            code = "ENTRY_NUMBER_OUT_OF_RANGE" if big else "ENTRY_FIELD_INVALID"
+            raise EntryError(code, f"line must be an integer from 1 to {MAX_QUANTITY}", ptr + "/line")
         lines.append(
             EntryLine(
                 line=number_field,
@@ -331,15 +350,25 @@ class EntryRow:
     raw: str = ""
 
 
+#: Limits on one JSON entry row: CPython's JSON decoder recurses, so nesting is refused before parsing.
+MAX_ROW_BYTES = 16 * 1024 * 1024
+MAX_ROW_DEPTH = 64
+
+#: Row problems that refuse the whole input (hostile or garbled, not a clerical slip): ``jobs run`` exits 1 and
+#: ``POST /jobs`` answers 400 instead of running a job over them.
+REFUSING_CODES = frozenset({"ENTRY_NUMBER_OUT_OF_RANGE", "ENTRY_TOO_DEEP"})
+
+
 def read_entries_jsonl(text: str) -> Iterator[EntryRow]:
     """Entries from JSON Lines: one entry object per line; blank lines are skipped; bad rows are reported."""
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            yield EntryRow(n, problem=Problem("ENTRY_NOT_JSON", "Malformed entry", str(exc)), raw=line[:500])
+        value, parsed = parse_json_strictly(line, max_bytes=MAX_ROW_BYTES, max_depth=MAX_ROW_DEPTH)
+        if parsed.status != "passed" and parsed.problem is not None:
+            p = parsed.problem
+            code = "ENTRY_TOO_DEEP" if p.code == "INPUT_TOO_DEEP" else "ENTRY_NOT_JSON"
+            yield EntryRow(n, problem=Problem(code, "Malformed entry", p.detail), raw=line[:500])
             continue
         try:
             yield EntryRow(n, entry=parse_entry(value), raw=line[:500])
@@ -879,10 +908,16 @@ class EntryVerdict:
         }
 
 
-def prior_claims(entry: Entry, claims: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
-    """Units claimed from each (invoice number, GTIN) by *other* entries ordered before ``entry``.
+#: Units other entries claimed from each (invoice number, GTIN), by claiming importer (its importer-of-record number,
+#: or DID; ``None`` for claims recorded without one).
+PriorClaims = Mapping[tuple[str, str], Mapping[str | None, int]]
+
+
+def prior_claims(entry: Entry, claims: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[str | None, int]]:
+    """Units claimed from each (invoice number, GTIN) by *other* entries ordered before ``entry``, by importer.
 
     Entries are ordered by entry date, then entry number; claims are rows as :meth:`Entry.claims` makes them.
+    :func:`decide_entry` counts only the claims whose importer is the invoice's buyer.
     """
     return ClaimBook(claims).prior(entry)
 
@@ -891,13 +926,14 @@ class ClaimBook:
     """Invoice claims indexed for :meth:`prior` in logarithmic time (a job may put thousands on one invoice)."""
 
     def __init__(self, claims: Iterable[Mapping[str, Any]]) -> None:
-        by_key: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        by_key: dict[tuple[str, str, str | None], list[tuple[str, str, int]]] = {}
         for c in claims:
-            by_key.setdefault((c["invoice_number"], c["gtin"]), []).append(
+            importer = c.get("importer")
+            by_key.setdefault((c["invoice_number"], c["gtin"], importer), []).append(
                 (str(c["entry_date"]), str(c["entry_number"]), int(c["quantity"]))
             )
-        self._order: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        self._sums: dict[tuple[str, str], list[int]] = {}
+        self._order: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
+        self._sums: dict[tuple[str, str, str | None], list[int]] = {}
         for key, rows in by_key.items():
             rows.sort()
             total, sums = 0, [0]
@@ -907,10 +943,10 @@ class ClaimBook:
             self._order[key] = [(d, n) for d, n, _ in rows]
             self._sums[key] = sums
 
-    def prior(self, entry: Entry) -> dict[tuple[str, str], int]:
-        """Units claimed from each (invoice, GTIN) by other entries before ``entry``."""
+    def prior(self, entry: Entry) -> dict[tuple[str, str], dict[str | None, int]]:
+        """Units claimed from each (invoice, GTIN) by other entries before ``entry``, by claiming importer."""
         mine = (_ts(entry.entry_date), entry.entry_number)
-        out: dict[tuple[str, str], int] = {}
+        out: dict[tuple[str, str], dict[str | None, int]] = {}
         for key, order in self._order.items():
             if entry.invoice_number is not None and key[0] != entry.invoice_number:
                 continue
@@ -918,7 +954,7 @@ class ClaimBook:
             # Claims of the same entry number sort at its own position; they are never "before" it.
             value = self._sums[key][i]
             if value:
-                out[key] = value
+                out.setdefault((key[0], key[1]), {})[key[2]] = value
         return out
 
 
@@ -1034,6 +1070,18 @@ class _Parties:
         p = self.registry.party_for_did(did)
         return p.id if p else did.split("#", 1)[0]
 
+    def claimant_is(self, importer: str | None, buyer: str | None) -> bool:
+        """Whether a claim by ``importer`` (importer-of-record number or DID) counts against ``buyer``'s invoice.
+
+        A claim recorded without an importer counts (the conservative reading of claims stored before jobs_0002).
+        """
+        if importer is None:
+            return True
+        party = (
+            self.of_did(importer) if importer.startswith("did:") else self.of_identifier("importer-of-record", importer)
+        )
+        return party is not None and party == buyer
+
     def of_identifier(self, scheme: str, value: str | None) -> str | None:
         p = self.registry.party_for_identifier(scheme, value)
         return p.id if p else None
@@ -1106,16 +1154,18 @@ def decide_entry(
     trust: TrustPolicy,
     *,
     checked_at: datetime,
-    prior_claims: Mapping[tuple[str, str], int] | None = None,
+    prior_claims: PriorClaims | None = None,
 ) -> EntryVerdict:
     """The verdict on ``entry``. Pure: everything it needs is an argument.
 
     ``prior_claims`` maps (invoice number, GTIN) to the units other entries claimed from that invoice before this
-    one (ordered by entry date, then entry number; docs/jobs.md): an invoice never covers more units than it lists.
+    one (ordered by entry date, then entry number; docs/jobs.md), by claiming importer: an invoice never covers more
+    units than it lists, and only claims by its buyer count (an entry whose importer is not the buyer is refused at
+    the invoice step and consumes nothing).
     """
     at = entry.entry_date
     ps = _Parties(parties)
-    claims = dict(prior_claims or {})
+    claims = {key: dict(by_importer) for key, by_importer in (prior_claims or {}).items()}
 
     # Entry-level steps shared by every line.
     shared: list[Step] = []
@@ -1187,7 +1237,7 @@ def _decide_line(
     importer: str | None,
     invoice_candidates: list[CredentialView],
     shared: list[Step],
-    claims: dict[tuple[str, str], int],
+    claims: dict[tuple[str, str], dict[str | None, int]],
 ) -> LineVerdict:
     steps = list(shared)
     gtin = line.gtin
@@ -1370,8 +1420,11 @@ def _decide_line(
     if invoice_view is not None and step.status == "passed":
         number = str(invoice_view.subject.get("invoiceNumber", invoice_view.id))
         listed = _invoice_count(invoice_view, gtin)
-        before = claims.get((number, gtin), 0)
-        claims[(number, gtin)] = before + line.quantity
+        buyer = ps.of_did(_id_of(invoice_view.subject.get("buyer")))
+        by_importer = claims.setdefault((number, gtin), {})
+        before = sum(q for who, q in by_importer.items() if ps.claimant_is(who, buyer))
+        mine = entry.importer_number or entry.importer_did
+        by_importer[mine] = by_importer.get(mine, 0) + line.quantity
         ids, ev, hs = _refs([invoice_view])
         if before + line.quantity > listed:
             steps.append(

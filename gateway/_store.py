@@ -184,6 +184,8 @@ claims_table = Table(
     Column("invoice_number", String(256), nullable=False),
     Column("gtin", String(14), nullable=False),
     Column("quantity", Integer, nullable=False),
+    # The claiming entry's importer-of-record number (or importer DID); NULL for claims recorded before jobs_0002.
+    Column("importer", String(512), nullable=True),
 )
 
 

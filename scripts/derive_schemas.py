@@ -19,9 +19,9 @@ R1  Header. Each schema gets ``$schema`` (2020-12), an ``$id`` under https://w3i
 R2  ``$ref`` is resolved by inlining the referenced upstream file (``.yml`` names map to the ``.json`` copy).
 R3  ``@context``: upstream fixes it to two URLs (GS1's schemas even name GS1's unpinned licence context).
 Canonical:
-    first entry credentials/v2 (or credentials/v1 for a VC 1.1 document), second traceability/v1, then
-    optionally
-    vcgate's context and, for VC 1.1 documents with legacy proofs, the pinned proof-suite contexts; no
+    first entry credentials/v2 (or credentials/v1 for a VC 1.1 document); traceability/v1 present; the rest
+    optionally vcgate's context and the pinned proof-suite contexts. Order beyond the first entry is free (VC
+    2.0 §4.3 fixes only the first; real issuers put proof-suite contexts before traceability/v1); no
     duplicates.
 R4  ``type``: upstream fixes the exact array; canonical requires an array containing ``VerifiableCredential``
 and
@@ -206,8 +206,9 @@ def context_schema() -> Json:
         "type": "array",
         "minItems": 2,
         "uniqueItems": True,
-        "prefixItems": [{"enum": [CREDENTIALS_V2, CREDENTIALS_V1]}, {"const": TRACEABILITY_V1}],
-        "items": {"enum": [VCGATE_V1, *LEGACY_SUITE_CONTEXTS]},
+        "prefixItems": [{"enum": [CREDENTIALS_V2, CREDENTIALS_V1]}],
+        "items": {"enum": [TRACEABILITY_V1, VCGATE_V1, *LEGACY_SUITE_CONTEXTS]},
+        "contains": {"const": TRACEABILITY_V1},
     }
 
 
@@ -574,11 +575,83 @@ def verification_report_schema() -> Json:
     }
 
 
+def lacey_act_declaration_schema() -> Json:
+    """R10: vcgate's ``LaceyActDeclarationCredential`` (USDA APHIS PPQ Form 505 fields; no published type exists, its
+    terms are in https://w3id.org/vcgate/v1; issue 15, the ``timber`` workflow)."""
+    text: Json = {"type": "string", "minLength": 1}
+    party: Json = {
+        "type": "object",
+        "properties": {"type": {"type": "array", "items": {"type": "string"}}, "id": _URI, "name": text},
+        "required": ["id"],
+    }
+    subject: Json = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "array", "items": {"type": "string"}, "contains": {"const": "LaceyActDeclaration"}},
+            "id": _URI,
+            "declarationNumber": text,
+            "importer": party,
+            "entryNumber": text,
+            "htsNumber": {"type": "string", "pattern": "^[0-9]{4}(\\.[0-9]{2})?(\\.[0-9]{2,4})?$"},
+            "genus": text,
+            "species": text,
+            "countryOfHarvest": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "quantityOfPlantMaterial": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "array", "items": {"type": "string"}},
+                    "value": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"},
+                    "unitCode": text,
+                },
+                "required": ["value", "unitCode"],
+            },
+            "percentRecycled": {"type": "string", "pattern": "^(100|[0-9]{1,2})(\\.[0-9]+)?$"},
+            "concessionId": text,
+            "citesPermitNumber": text,
+        },
+        "required": [
+            "type",
+            "declarationNumber",
+            "importer",
+            "htsNumber",
+            "genus",
+            "species",
+            "countryOfHarvest",
+            "quantityOfPlantMaterial",
+            "percentRecycled",
+        ],
+        "additionalProperties": False,
+    }
+    return {
+        **_header("LaceyActDeclarationCredential", None),
+        "title": "Lacey Act Declaration Credential",
+        "description": "A Lacey Act plant and plant product declaration (PPQ 505): HTS number, genus, species, country "
+        "of harvest, quantity and recycled share, with the harvest concession and CITES permit it relies on.",
+        "type": "object",
+        "properties": {
+            "@context": context_schema(),
+            "type": credential_type_schema("LaceyActDeclarationCredential"),
+            "id": _URI,
+            "issuer": issuer_schema(None),
+            "validFrom": _DATE_TIME,
+            "validUntil": _DATE_TIME,
+            "credentialSubject": subject,
+            "evidence": evidence_schema(None),
+            "credentialStatus": status_schema(),
+            "relatedResource": related_resource_schema(),
+            "proof": proof_schema(),
+        },
+        "required": ["@context", "type", "issuer", "validFrom", "credentialSubject"],
+        "additionalProperties": False,
+    }
+
+
 def derive_all() -> dict[str, bytes]:
     """Every output file name -> its exact bytes."""
     schemas: dict[str, tuple[str, Json, str | None]] = {}
     for type_name in CREDENTIAL_TYPES:
         schemas[type_name] = ("credential", derive_credential(type_name), f"credentials/{type_name}.json")
+    schemas["LaceyActDeclarationCredential"] = ("credential", lacey_act_declaration_schema(), None)
     schemas["VerificationReport"] = ("credential", verification_report_schema(), None)
     for name, source in DATA_SCHEMAS.items():
         schemas[name] = ("data", derive_data_schema(name, source), source)

@@ -17,7 +17,7 @@ is followed by :class:`LogScanner` (paging, finality line, reorg rewinds). A log
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -58,6 +58,7 @@ from ._checker import (
     event_raw_record,
     offchain_as_attestation,
     signer_json,
+    validity_beyond_expiration,
 )
 from ._eas import (
     _ATTESTATION_TUPLE,
@@ -74,7 +75,7 @@ from ._eas import (
 )
 from ._encoding import caip2_chain, hex_quantity, hex_to_bytes, parse_address, to_hex
 from ._errors import EthereumError, EvidenceBuildError, LedgerUnavailableError
-from ._events import EventAbi, canonical_event_entry, decode_event
+from ._events import EventAbi, address_topic, canonical_event_entry, decode_event
 from ._evidence_builder import build_state_evidence
 from ._rpc import JsonRpcClient
 from ._sync import AFTER_BLOCK, CHAIN_PHASE, ChainPosition, Finality, LogScanner, ScannedLog, ScanPage
@@ -199,8 +200,11 @@ class EthereumAdapter:
         descendants: int = 0,
         base: Path = Path("."),
         rpc_options: Mapping[str, Any] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.adapter_id = adapter_id
+        #: The ingest instant: an attestation whose expirationTime is not after it is reported, never translated.
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.chain_id = chain_id
         self.ledger_id = caip2_chain(chain_id)
         self._rpc_url = rpc_url
@@ -230,9 +234,10 @@ class EthereumAdapter:
     # -- configuration ------------------------------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> EthereumAdapter:
+    def from_config(cls, config: Mapping[str, Any], *, clock: Callable[[], datetime] | None = None) -> EthereumAdapter:
         """Build from a configuration mapping (YAML/JSON; see docs/ethereum.md, "The adapter"). Does no I/O beyond
-        reading mapping and ABI files. Raises ``InputError`` naming the bad setting."""
+        reading mapping and ABI files. Raises ``InputError`` naming the bad setting. ``clock`` gives the ingest
+        instant (default: the machine clock)."""
         base = Path(str(config.get("configDir", ".")))
         adapter_id = _setting(config, "id", str)
         chain_id = _setting(config, "chainId", int)
@@ -302,6 +307,7 @@ class EthereumAdapter:
             descendants=_setting(config, "descendants", int, 0),
             base=base,
             rpc_options=dict(config.get("rpc") or {}),
+            clock=clock,
         )
 
     # -- plumbing ----------------------------------------------------------------------------------------------
@@ -330,9 +336,16 @@ class EthereumAdapter:
     def _scanner(self) -> LogScanner:
         addresses: list[str] = []
         topics: list[bytes] = []
+        filters: list[dict[str, Any]] = []
         if self.eas_address and self._schemas:
-            addresses.append(self.eas_address)
-            topics += [ATTESTED_EVENT.topic, REVOKED_EVENT.topic]
+            eas_topics = [to_hex(ATTESTED_EVENT.topic), to_hex(REVOKED_EVENT.topic)]
+            if self.eas_attesters:
+                # Attested and Revoked index the attester as topic 2: the node returns only the chosen attesters'.
+                attesters = [to_hex(address_topic(a)) for a in self.eas_attesters]
+                filters.append({"address": [self.eas_address], "topics": [eas_topics, None, attesters]})
+            else:
+                addresses.append(self.eas_address)
+                topics += [ATTESTED_EVENT.topic, REVOKED_EVENT.topic]
         for address, topic in self._events:
             addresses.append(address)
             topics.append(topic)
@@ -348,9 +361,20 @@ class EthereumAdapter:
             finality=self.finality,
             reorg_rewind=self.reorg_rewind,
             descendants=self.descendants,
+            filters=filters,
         )
         scanner._chain_id = self.chain_id  # checked by _check_chain
         return scanner
+
+    def _expired(self, expiration_time: int) -> str | None:
+        """Why an attestation is expired at ingest (``None``: it has no expiry, or it is still in force)."""
+        now = self.clock()
+        if expiration_time == 0 or expiration_time > now.timestamp():
+            return None
+        return (
+            f"the attestation expired at {datetime.fromtimestamp(expiration_time, UTC).isoformat()} (ingested at "
+            f"{now.astimezone(UTC).isoformat()}); a credential from it would claim a validity its attester ended"
+        )
 
     def _did(self, address: str) -> str | None:
         return self._signers.get(address)
@@ -525,6 +549,9 @@ class EthereumAdapter:
                     item,
                 )
             attestation = attestations[uid]
+            expired = self._expired(attestation.expiration_time)
+            if expired:
+                return self._problem_record(locator, "ETHEREUM_ATTESTATION_EXPIRED", expired, item)
             try:
                 raw = eas_raw_record(self.chain_id, attestation, source.schema)
             except InputError as exc:
@@ -675,6 +702,17 @@ class EthereumAdapter:
                 entries[uid] = self._problem_record(
                     locator, "ETHEREUM_UNKNOWN_SCHEMA", f"schema {attestation.schema} has no configured mapping"
                 )
+                continue
+            if self.eas_attesters and result.attester not in self.eas_attesters:
+                entries[uid] = self._problem_record(
+                    locator,
+                    "ETHEREUM_ATTESTER_NOT_CONFIGURED",
+                    f"signed by {result.attester}, which is not one of the configured eas.attesters",
+                )
+                continue
+            expired = self._expired(attestation.expiration_time)
+            if expired:
+                entries[uid] = self._problem_record(locator, "ETHEREUM_ATTESTATION_EXPIRED", expired)
                 continue
             try:
                 raw = eas_raw_record(
@@ -841,12 +879,19 @@ class EthereumAdapter:
             raise TranslationError(str(content["code"]), str(content["detail"]))
         mapping = self.mapping_for(record)
         uri = record.proof_material.get("uri")
-        return apply_mapping(
+        translation = apply_mapping(
             mapping,
             record,
             witness=self.witness if mapping.issuance_mode == "witness" else None,
             record_uri=uri if isinstance(uri, str) else None,
         )
+        if record.proof_material.get("kind") in (KIND_EAS, KIND_EAS_OFFCHAIN):
+            problem = validity_beyond_expiration(translation.credential, record.content_field("expirationTime"))
+            if problem:
+                # A credential must not outlive its attestation; replay rebuilds credentials from the mapping alone,
+                # so the adapter refuses rather than shortens (a mapping can bound validUntil itself).
+                raise TranslationError("ETHEREUM_VALIDITY_BEYOND_EXPIRATION", f"record {record.locator}: {problem}")
+        return translation
 
     def mapping_for(self, record: SourceRecord) -> CredentialMapping:
         """The published mapping that applies to ``record``."""

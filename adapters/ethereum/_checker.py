@@ -449,7 +449,7 @@ class EthereumEvidenceChecker:
         raw = parsed.raw_record if isinstance(parsed.raw_record, dict) else None
 
         if kind == KIND_EAS_OFFCHAIN:
-            _check_offchain(run, parsed, chain_id, raw, anchor, at)
+            _check_offchain(run, credential, parsed, chain_id, raw, anchor, at)
             return run.result()
 
         try:
@@ -483,7 +483,7 @@ class EthereumEvidenceChecker:
         _check_ledger_facts(run, parsed, base)
 
         if kind == KIND_EAS:
-            _check_eas(run, parsed, chain_id, raw, base, anchor)
+            _check_eas(run, credential, parsed, chain_id, raw, base, anchor)
         elif kind == KIND_EVENT:
             _check_event(run, parsed, chain_id, raw, base)
         else:
@@ -517,6 +517,41 @@ def _signer_matches(run: _Run, parsed: LedgerEvidence, address: str) -> None:
         run.passed("ethereum.native_signer")
 
 
+def validity_beyond_expiration(credential: Mapping[str, Any], expiration_time: Any) -> str | None:
+    """Why ``credential`` outlives an EAS attestation that expires at ``expiration_time`` (unix seconds; 0: never),
+    or ``None`` when its ``validUntil`` is at or before that instant."""
+    if not isinstance(expiration_time, int) or isinstance(expiration_time, bool) or expiration_time == 0:
+        return None
+    expires = datetime.fromtimestamp(expiration_time, UTC)
+    until = credential.get("validUntil") if isinstance(credential, Mapping) else None
+    if until is None:
+        return f"the credential has no validUntil, but the attestation expires at {expires.isoformat()}"
+    try:
+        parsed = parse_datetime(until)
+    except (InputError, TypeError, ValueError):
+        return f"validUntil {until!r} is not a date-time"
+    if parsed > expires:
+        return f"validUntil {until} is after the attestation's expirationTime {expires.isoformat()}"
+    return None
+
+
+def _check_expiration(run: _Run, credential: Mapping[str, Any], attestation: Attestation) -> None:
+    if attestation.expiration_time == 0:
+        run.na("ethereum.eas_expiration", "the attestation does not expire")
+        return
+    problem = validity_beyond_expiration(credential, attestation.expiration_time)
+    if problem:
+        run.failed(
+            "ethereum.eas_expiration",
+            "eas.validity_beyond_expiration",
+            "The credential outlives its attestation",
+            problem,
+            "/validUntil",
+        )
+    else:
+        run.passed("ethereum.eas_expiration", "validUntil is not after the attestation's expirationTime")
+
+
 def _record_equal(run: _Run, raw: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> None:
     if dict(raw) != rebuilt:
         differing = sorted(k for k in set(raw) | set(rebuilt) if raw.get(k) != rebuilt.get(k))
@@ -533,6 +568,7 @@ def _record_equal(run: _Run, raw: Mapping[str, Any], rebuilt: Mapping[str, Any])
 
 def _check_eas(
     run: _Run,
+    credential: Mapping[str, Any],
     parsed: LedgerEvidence,
     chain_id: int,
     raw: Mapping[str, Any] | None,
@@ -618,6 +654,7 @@ def _check_eas(
         return
     run.passed("ethereum.eas_schema")
     _record_equal(run, raw, rebuilt)
+    _check_expiration(run, credential, attestation)
     # The attester is the transaction's signer, or the EAS contract is one the policy pins (delegated attestations
     # are relayed by someone else; only a trusted EAS deployment vouches for the attester then).
     pinned = _pinned_contracts(anchor, "easContracts")
@@ -638,6 +675,7 @@ def _check_eas(
 
 def _check_offchain(
     run: _Run,
+    credential: Mapping[str, Any],
     parsed: LedgerEvidence,
     chain_id: int,
     raw: Mapping[str, Any] | None,
@@ -694,6 +732,7 @@ def _check_offchain(
         return
     run.passed("ethereum.eas_schema")
     _record_equal(run, raw, rebuilt)
+    _check_expiration(run, credential, offchain_as_attestation(offchain, result.attester))
     _signer_matches(run, parsed, result.attester)
 
 

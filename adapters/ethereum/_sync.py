@@ -152,9 +152,10 @@ class _BlockProofs:
 class LogScanner:
     """Scans the logs of some contracts (and event topics) from ``start_block`` to the finality line.
 
-    ``addresses`` and ``topics`` (topic 0 values) filter ``eth_getLogs``; each request spans at most
-    ``block_range`` blocks (providers cap it). ``descendants`` later headers go into each evidence so that it can
-    reach a checkpoint above its block."""
+    ``addresses`` and ``topics`` (topic 0 values) filter ``eth_getLogs``; ``filters`` adds further queries of
+    their own (``{"address": [...], "topics": [...]}`` as ``eth_getLogs`` takes them, e.g. EAS logs of chosen
+    attesters only), whose logs are merged in. Each request spans at most ``block_range`` blocks (providers cap
+    it). ``descendants`` later headers go into each evidence so that it can reach a checkpoint above its block."""
 
     def __init__(
         self,
@@ -167,12 +168,14 @@ class LogScanner:
         finality: Finality | None = None,
         reorg_rewind: int = 64,
         descendants: int = 0,
+        filters: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         if block_range < 1:
             raise InputError("block range must be at least 1")
         self.client = client
         self.addresses = [parse_address(a) for a in addresses]
         self.topics = list(topics)
+        self.filters = [dict(f) for f in filters]
         self.start_block = start_block
         self.block_range = block_range
         self.finality = finality or Finality()
@@ -240,28 +243,25 @@ class LogScanner:
             start = end + 1
 
     def _logs(self, start: int, end: int) -> list[tuple[int, int, Mapping[str, Any]]]:
-        if not self.addresses:
-            return []
-        raw = self.client.get_logs(
-            {
-                "address": self.addresses,
-                "fromBlock": hex(start),
-                "toBlock": hex(end),
-                "topics": [[to_hex(t) for t in self.topics]] if self.topics else [],
-            }
-        )
-        out: list[tuple[int, int, Mapping[str, Any]]] = []
-        for log in raw:
-            if not isinstance(log, Mapping) or log.get("removed"):
-                continue  # a log of a block that was reorganised away meanwhile
-            try:
-                out.append(
-                    (hex_quantity(log.get("blockNumber"), what="blockNumber"), hex_quantity(log.get("logIndex")), log)
-                )
-            except InputError as exc:
-                raise EvidenceBuildError(f"the node returned a malformed log: {exc}") from None
-        out.sort(key=lambda entry: (entry[0], entry[1]))
-        return out
+        queries = list(self.filters)
+        if self.addresses:
+            queries.insert(
+                0, {"address": self.addresses, "topics": [[to_hex(t) for t in self.topics]] if self.topics else []}
+            )
+        found: dict[tuple[int, int], Mapping[str, Any]] = {}
+        for query in queries:
+            for log in self.client.get_logs({**query, "fromBlock": hex(start), "toBlock": hex(end)}):
+                if not isinstance(log, Mapping) or log.get("removed"):
+                    continue  # a log of a block that was reorganised away meanwhile
+                try:
+                    position = (
+                        hex_quantity(log.get("blockNumber"), what="blockNumber"),
+                        hex_quantity(log.get("logIndex")),
+                    )
+                except InputError as exc:
+                    raise EvidenceBuildError(f"the node returned a malformed log: {exc}") from None
+                found[position] = log
+        return [(block, index, found[(block, index)]) for block, index in sorted(found)]
 
     def _block(self, block_hash: str) -> _BlockProofs:
         try:

@@ -18,7 +18,8 @@ Checks, in order (each ``passed | failed | error | not_applicable`` with ``fabri
 4. ``fabric.chaincode_definition`` — the ``_lifecycle`` commit that set the chaincode's endorsement policy passes
    every transaction check under the channel's LifecycleEndorsement policy.
 5. ``fabric.block`` — when the block travels in the evidence: its header hashes to ``blockHeaderHash``, its data
-   hash covers the envelope at ``txIndex``, and the orderers signed it.
+   hash covers the envelope at ``txIndex``, the orderers signed it, and the config block they signed as in force
+   (``last_config``) is the one the evidence's config chain ends at.
 6. The transaction checks of :func:`check_transaction` (``fabric.creator_signature``, ``fabric.tx_id``,
    ``fabric.certificate_chain``, ``fabric.endorsement_signatures``, ``fabric.proposal_hash``,
    ``fabric.endorsement_policy``): the endorsements over the exact ``proposal_response_payload`` bytes are what make
@@ -44,6 +45,9 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from fabric_protos.common import common_pb2
+from google.protobuf.message import DecodeError
 
 from vcgate.adapters.sdk import Check, CheckStatus, EvidenceResult, LedgerEvidence, format_datetime
 from vcgate.adapters.sdk._records import raw_from_evidence
@@ -402,7 +406,22 @@ class FabricEvidenceChecker:
                 (signature.problem,) if signature.problem else (),
             )
             return
-        run.passed("fabric.block", f"block #{block.number}: data hash and orderer signature")
+        # The orderers sign which config block was in force (OrdererBlockMetadata.last_config, Fabric >= 1.4.2):
+        # evidence that stops its config chain early (before a CA revocation, say) is caught here.
+        last_config = _signed_last_config(block)
+        if last_config is not None and last_config != proof.config_block_number:
+            run.failed(
+                "fabric.block",
+                _problem(
+                    "fabric.config_block_mismatch",
+                    "the config in force differs from the block's",
+                    f"block #{block.number} was ordered under config block #{last_config}; the evidence's config "
+                    f"chain ends at #{proof.config_block_number}",
+                    "/proofMaterial/configBlockNumber",
+                ),
+            )
+            return
+        run.passed("fabric.block", f"block #{block.number}: data hash, orderer signature, config in force")
 
     def _check_record(self, run: _Run, ev: LedgerEvidence, proof: FabricProof, tx: Any) -> None:
         content: EndorserTransaction = tx.content
@@ -565,6 +584,17 @@ def _endorsed_bytes(content: EndorserTransaction, proof: FabricProof) -> bytes |
                 if w.key == proof.name and not w.is_delete:
                     return w.value
     return None
+
+
+def _signed_last_config(block: Block) -> int | None:
+    """The last-config index inside the orderer-signed metadata value (``None`` when the block has none)."""
+    if not block.metadata.signature_value:
+        return None
+    try:
+        signed = common_pb2.OrdererBlockMetadata.FromString(block.metadata.signature_value)
+    except DecodeError:
+        return None
+    return int(signed.last_config.index) if signed.HasField("last_config") else None
 
 
 def _recorded_code(proof: FabricProof) -> str | None:

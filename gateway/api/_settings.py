@@ -132,7 +132,7 @@ class ApiSettings:
                 key=KeyPair.from_file(Path(key_file)),
                 public_url=public_url,
                 database_url=env.get("VCGATE_DATABASE_URL"),
-                policy=Policy.from_file(policy_file) if policy_file else Policy.default(),
+                policy=Policy.load(policy_file) if policy_file else Policy.default(),
                 token_ttl_seconds=int(env.get("VCGATE_API_TOKEN_TTL", "300")),
                 max_request_bytes=int(env.get("VCGATE_API_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES))),
                 rate_limit_per_second=float(env.get("VCGATE_API_RATE_LIMIT", "50")),

@@ -133,7 +133,9 @@ def serve(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
     database: DatabaseOption = None,
-    policy: Annotated[Path | None, typer.Option(help="Verification policy file (default: the shipped one).")] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Verification policy file, or a shipped policy name (default, w3c-interop).")
+    ] = None,
     rate_limit: Annotated[float, typer.Option(help="Requests per second per client (and per address).")] = 50.0,
     rate_burst: Annotated[int, typer.Option(help="Burst size of the rate limit.")] = 200,
     unsafe_allow_http_localhost: Annotated[
@@ -163,7 +165,7 @@ def serve(
     if database:
         env["VCGATE_DATABASE_URL"] = database
     if policy:
-        env["VCGATE_API_POLICY"] = str(policy.resolve())
+        env["VCGATE_API_POLICY"] = str(policy.resolve()) if policy.exists() else str(policy)
     os.environ.update(env)
     try:
         settings = ApiSettings.from_env()

@@ -244,7 +244,9 @@ def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
 @app.command("verify")
 def verify(
     file: Annotated[str, typer.Argument(help="Credential: JSON-LD or a compact vc+jwt; - for stdin.")],
-    policy: Annotated[Path | None, typer.Option(help="Policy file (default: the shipped default policy).")] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy file, or a shipped policy name: default, w3c-interop.")
+    ] = None,
     at: Annotated[str | None, typer.Option(help="Verify as of this instant (ISO-8601; default now).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result object as JSON.")] = False,
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
@@ -255,7 +257,7 @@ def verify(
     from ..verification._policy import Policy
 
     try:
-        pol = Policy.from_file(policy) if policy else Policy.default()
+        pol = Policy.load(policy) if policy else Policy.default()
     except VcgateError as exc:
         usage_error(str(exc))
     instant = parse_instant(at)

@@ -44,7 +44,10 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 
+from ..verification._policy import Policy
+from ..verification._verify import parse_json_strictly
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, unreadable
+from ._common import fail as _fail
 from ._common import instant_or_now as _instant
 from ._common import usage_error as _usage
 
@@ -120,11 +123,17 @@ def check_evidence_command(
     instant = _instant(at)
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-        credential = json.loads(data)
     except OSError as exc:
         unreadable(file, exc.strerror)
-    except ValueError as exc:
-        _usage(f"{file} is not JSON: {exc}")
+    # Hostile input: size and nesting are bounded before parsing (CPython's JSON decoder recurses).
+    limits = Policy.default()
+    credential, parsed = parse_json_strictly(
+        data, max_bytes=limits.max_credential_bytes, max_depth=limits.max_json_depth
+    )
+    if parsed.problem is not None and parsed.problem.code == "MALFORMED_JSON":
+        _usage(f"{file} is not JSON: {parsed.problem.detail}")
+    if parsed.problem is not None:
+        _fail(f"{file} refused: {parsed.problem.code}: {parsed.problem.detail}", EXIT_INVALID)
     if not isinstance(credential, dict):
         _usage(f"{file} must hold a JSON object (a credential)")
     try:

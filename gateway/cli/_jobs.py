@@ -37,13 +37,14 @@ from .._jobs import (
     run_job,
     sync,
 )
-from .._links import EntryError, parse_entry, prior_claims
+from .._links import MAX_ROW_BYTES, MAX_ROW_DEPTH, EntryError, parse_entry, prior_claims
 from .._parties import Party, check_binding_proof
 from .._reports import build_report, render_html, sign_report
 from .._store import Store
 from ..verification._dids import DidResolver
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
+from ..verification._verify import parse_json_strictly
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE, require_database, unreadable
 from ._common import fail as _fail
 from ._common import parse_instant as _instant
@@ -79,7 +80,7 @@ def _store(db: str | None, *, read_only: bool = False) -> Store:
 
 def _policy(path: Path | None) -> Policy:
     try:
-        return Policy.from_file(path) if path else Policy.default()
+        return Policy.load(path) if path else Policy.default()
     except VcgateError as exc:
         _usage(str(exc))
 
@@ -253,25 +254,40 @@ def verify_entry_command(
     checked_at: Annotated[str | None, typer.Option(help="Check instant (ISO-8601; default now).")] = None,
     checkers: CheckersOption = None,
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk.")] = True,
+    record_claims: Annotated[
+        bool, typer.Option(help="Register the entry's invoice claims (as a job does) before deciding.")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify one entry. Exit 0 authorized, 1 not authorized, 2 undetermined, 64 usage."""
+    """Verify one entry. Exit 0 authorized, 1 not authorized or a refused entry, 2 undetermined, 64 usage."""
     store = _store(db)
     pol = _policy(policy)
     at = _instant(checked_at, "--checked-at") or datetime.now(UTC)
     path = Path(entry)
-    try:
-        if path.exists():
-            value = json.loads(path.read_text(encoding="utf-8"))
+    if path.exists():
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read entry {entry}: {exc.strerror}", EXIT_USAGE)
+        value, parsed_json = parse_json_strictly(data, max_bytes=MAX_ROW_BYTES, max_depth=MAX_ROW_DEPTH)
+        if parsed_json.status != "passed" and parsed_json.problem is not None:
+            p = parsed_json.problem
+            _fail(f"entry {entry} refused: {p.code}: {p.detail}", EXIT_INVALID)
+        try:
             if isinstance(value, dict) and "credentialSubject" in value:
                 parsed = entry_for_credential(store, value)
                 store.put_credential(value, source="verify-entry")
             else:
                 parsed = parse_entry(value)
-        else:
+        except EntryError as exc:
+            _fail(f"entry {entry} refused: {exc.problem.code} at {exc.problem.pointer or '/'}: {exc}", EXIT_INVALID)
+        except JobError as exc:
+            _fail(f"entry {entry} refused: {exc}", EXIT_INVALID)
+    else:
+        try:
             parsed = entry_for_credential(store, entry)
-    except (ValueError, EntryError, JobError) as exc:
-        _fail(f"cannot read entry {entry}: {exc}", EXIT_USAGE)
+        except (EntryError, JobError) as exc:
+            _fail(f"cannot read entry {entry}: {exc}", EXIT_USAGE)
     extra = dict(_load_factory(checkers)()) if checkers else None
     env = VerificationEnvironment(
         store,
@@ -280,7 +296,11 @@ def verify_entry_command(
         resolver=DidResolver.offline() if offline else DidResolver.default(),
         checkers=extra,
     )
-    # Quantities reconcile against claims registered by jobs; this ad-hoc check does not register a claim.
+    # The claim rule (docs/jobs.md): the entry's claims are registered like a job's (replacing earlier claims of the
+    # same entry number and line, so running it again changes nothing) unless --no-record-claims; quantities then
+    # reconcile against the claims of entries ordered before it, whoever registered them.
+    if record_claims:
+        store.put_claims(parsed.claims())
     claims = store.claims([parsed.invoice_number] if parsed.invoice_number else [])
     from .._links import decide_entry
 

@@ -77,6 +77,9 @@ class _ContextCachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  #
         # During expansion (no local context being defined) the result depends only on the immutable active
         # context, the value and the flags; memoise it per active context id. Context processing (local_ctx given)
         # has side effects and always goes through PyLD.
+        # PyLD reports a dropped property by its expansion (None for a null-mapped or keyword-like key), right
+        # after expanding it: remember the key, so the strict-terms check can name it.
+        self.last_key = value
         if local_ctx is not None or not isinstance(value, str):
             return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
         uid = active_ctx.get("_uuid") if isinstance(active_ctx, (dict, frozendict)) else None
@@ -233,25 +236,34 @@ def _convert(exc: Exception) -> CanonicalizationError:
 
 
 # PyLD resolves a relative IRI against this placeholder base when the document has none: a `type` value no
-# context maps (with no @vocab in scope) or a relative id ends up under it, i.e. undefined.
+# context maps (with no @vocab in scope) ends up under it, i.e. it is an undefined term.
 _RELATIVE_BASE = jsonld.DEFAULT_BASE_IRI
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def undefined_type_value(predicate: str, obj: Mapping[str, Any]) -> str | None:
+    """The name of an undefined ``type`` value if this triple's object is one (see ``_RELATIVE_BASE``)."""
+    if predicate == _RDF_TYPE and obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
+        return str(obj["value"][len(_RELATIVE_BASE) :])
+    return None
 
 
 def _undefined_in_dataset(dataset: Mapping[str, list[dict[str, Any]]]) -> list[str]:
     found: list[str] = []
     for triples in dataset.values():
         for t in triples:
+            # Issuer-dependent terms are reported as full IRIs (see `is_issuer_dependent`), dropped ones by name.
             pred = t["predicate"]["value"]
             if pred.startswith(ISSUER_DEPENDENT):
-                found.append(pred[len(ISSUER_DEPENDENT) :])
+                found.append(pred)
             obj = t["object"]
             if obj["type"] == "IRI" and obj["value"].startswith(ISSUER_DEPENDENT):
-                found.append(obj["value"][len(ISSUER_DEPENDENT) :])
-            elif obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
+                found.append(obj["value"])
+            elif pred == _RDF_TYPE and obj["type"] == "IRI" and obj["value"].startswith(_RELATIVE_BASE):
                 found.append(obj["value"][len(_RELATIVE_BASE) :])
             dt = obj.get("datatype")
             if isinstance(dt, str) and dt.startswith(ISSUER_DEPENDENT):
-                found.append(dt[len(ISSUER_DEPENDENT) :])
+                found.append(dt)
     return found
 
 
@@ -353,16 +365,25 @@ def rdfc(
     loader: Callable[..., Any] | None = None,
     *,
     hash_algorithm: Literal["sha256", "sha384"] = "sha256",
+    fast: bool = True,
 ) -> RdfcResult:
     """RDFC-1.0 canonical N-Quads of ``document`` plus every undefined term met during expansion.
 
     ``hash_algorithm`` is RDFC-1.0's internal hash (SHA-256 by default; ecdsa-rdfc-2019 with P-384 uses SHA-384).
+    ``fast`` lets the compiled, natively canonicalized path (``_rdfc_fast``) answer when it can show its answer is
+    PyLD's; ``fast=False`` always uses PyLD (the reference). The undefined terms are the same multiset either way.
     Raises :class:`CanonicalizationError` (code ``CONTEXT_NOT_ALLOWED`` for an unpinned context).
     """
+    if fast:
+        from ._rdfc_fast import fast_rdfc  # late: _rdfc_fast builds on this module
+
+        answer = fast_rdfc(document, loader, hash_algorithm)
+        if answer is not None:
+            return answer
     dropped: list[str] = []
 
     def on_dropped(prop: str | None) -> None:
-        dropped.append(str(prop))
+        dropped.append(str(prop) if prop is not None else str(getattr(processor, "last_key", None)))
 
     processor = _ContextCachingProcessor(on_property_dropped=on_dropped)
     options = _options(loader)
@@ -507,7 +528,7 @@ def rdfc_expand_terms(document: Mapping[str, Any], loader: Callable[..., Any] | 
     dropped: list[str] = []
 
     def on_dropped(prop: str | None) -> None:
-        dropped.append(str(prop))
+        dropped.append(str(prop) if prop is not None else str(getattr(processor, "last_key", None)))
 
     processor = _ContextCachingProcessor(on_property_dropped=on_dropped)
     rdf_opts = _options(loader)
@@ -521,10 +542,29 @@ def rdfc_expand_terms(document: Mapping[str, Any], loader: Callable[..., Any] | 
     return tuple(dropped) + tuple(_undefined_in_dataset(dataset))
 
 
-def strict_term_problems(terms: Iterable[str], allowed: Iterable[str] = (), pointer: str = "") -> list[Problem]:
-    """Problems for undefined terms not admitted by ``allowed``."""
+def is_issuer_dependent(term: str) -> bool:
+    """Whether an undefined term (as :func:`undefined_terms` reports it) expanded under ``issuer-dependent#``.
+
+    Such a term is signed (it is in the RDF dataset) but has no published meaning; a term JSON-LD drops is not
+    signed at all. :func:`undefined_terms` reports the former as full IRIs, the latter by name.
+    """
+    return term.startswith(ISSUER_DEPENDENT)
+
+
+def term_name(term: str) -> str:
+    """The term as written in the document (an issuer-dependent IRI without its vocabulary)."""
+    return term[len(ISSUER_DEPENDENT) :] if term.startswith(ISSUER_DEPENDENT) else term
+
+
+def strict_term_problems(
+    terms: Iterable[str], allowed: Iterable[str] = (), pointer: str = "", *, strict_vocabulary: bool = True
+) -> list[Problem]:
+    """Problems for undefined terms not admitted by ``allowed`` (names). Without ``strict_vocabulary`` the
+    issuer-dependent ones are left to :func:`issuer_dependent_warnings`."""
     allow = set(allowed)
-    bad = sorted({t for t in terms if t not in allow})
+    bad = sorted(
+        {term_name(t) for t in terms if term_name(t) not in allow and (strict_vocabulary or not is_issuer_dependent(t))}
+    )
     return [
         Problem(
             "UNDEFINED_TERM",
@@ -534,6 +574,23 @@ def strict_term_problems(terms: Iterable[str], allowed: Iterable[str] = (), poin
             pointer,
         )
         for t in bad
+    ]
+
+
+def issuer_dependent_warnings(terms: Iterable[str], allowed: Iterable[str] = (), pointer: str = "") -> list[Problem]:
+    """Warnings (``ISSUER_DEPENDENT_TERM``) for issuer-dependent terms not admitted by ``allowed``: accepted under
+    a policy without ``strict_vocabulary``, but their meaning is whatever the issuer says it is."""
+    allow = set(allowed)
+    names = sorted({term_name(t) for t in terms if is_issuer_dependent(t) and term_name(t) not in allow})
+    return [
+        Problem(
+            "ISSUER_DEPENDENT_TERM",
+            "Issuer-dependent term",
+            f"the term {t!r} is defined by no published vocabulary; it is signed under {ISSUER_DEPENDENT}{t}, so "
+            "its meaning is whatever the issuer says it is",
+            pointer,
+        )
+        for t in names
     ]
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from vcgate.canonical_schema import Check, InputError, Problem, VcgateError, b64url, b64url_decode
 
-from ._canonical import CanonicalizationError, undefined_terms
+from ._canonical import CanonicalizationError, term_name, undefined_terms
 from ._dids import DidResolutionError, DidResolver, VerificationMethod, VerificationRelationshipError
 from ._keys import KeyPair, verify_signature
 
@@ -408,7 +408,9 @@ def sign_vc_jwt(
             raise JoseError(f"cannot sign: {exc}") from None
         if terms:
             raise JoseError(
-                "cannot sign: undefined terms " + ", ".join(sorted(set(terms))) + " (define them in a context)"
+                "cannot sign: undefined terms "
+                + ", ".join(sorted({term_name(t) for t in terms}))
+                + " (define them in a context)"
             )
     header = {"alg": alg, "kid": kid or key.verification_method, "typ": "vc+jwt", "cty": "vc"}
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -44,6 +45,11 @@ class Policy:
     require_issuer_key_binding: bool
     digest: str
     raw: Mapping[str, Any] = field(repr=False)
+    #: Refuse issuer-dependent terms instead of accepting them with a warning.
+    strict_vocabulary: bool = False
+    #: Issuance through the HTTP API: fill in a missing issuer (else refuse), sign an already expired credential.
+    fill_missing_issuer: bool = True
+    issue_expired: bool = False
 
     @classmethod
     def from_mapping(cls, data: Any, *, source: str = "<policy>") -> Policy:
@@ -67,6 +73,9 @@ class Policy:
             check_status=bool(data.get("check_status", True)),
             check_schema=bool(data.get("check_schema", True)),
             require_issuer_key_binding=bool(data.get("require_issuer_key_binding", True)),
+            strict_vocabulary=bool(data.get("strict_vocabulary", False)),
+            fill_missing_issuer=bool((data.get("issuance") or {}).get("fill_missing_issuer", True)),
+            issue_expired=bool((data.get("issuance") or {}).get("allow_expired", False)),
             digest=digest,
             raw=data,
         )
@@ -89,12 +98,29 @@ class Policy:
         """The policy shipped with vcgate (``gateway/policies/default.yaml``)."""
         return _default_policy()
 
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike[str]) -> Policy:
+        """A policy file, or the name of a policy shipped with vcgate (``default``, ``w3c-interop``: the files in
+        ``gateway/policies/``) when no such file exists."""
+        path = Path(name_or_path)
+        if path.exists() or not _SHIPPED_NAME.match(str(name_or_path)):
+            return cls.from_file(path)
+        shipped = resources.files("vcgate.gateway").joinpath(f"policies/{name_or_path}.yaml")
+        if not shipped.is_file():
+            raise PolicyError(
+                f"no policy file {name_or_path} and no shipped policy of that name (default, w3c-interop)"
+            )
+        return cls.from_mapping(yaml.safe_load(shipped.read_text(encoding="utf-8")), source=f"{name_or_path} policy")
+
     def allowed_terms_for(self, types: list[str]) -> frozenset[str]:
         """Undefined terms the policy admits for a credential of these types."""
         out: set[str] = set()
         for t in types:
             out |= self.undefined_terms_allowed.get(t, frozenset())
         return frozenset(out)
+
+
+_SHIPPED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @cache

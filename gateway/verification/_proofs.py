@@ -18,7 +18,7 @@ import base58
 
 from vcgate.canonical_schema import Check, DecodedPublicKey, Problem, VcgateError, json_pointer
 
-from ._canonical import CanonicalizationError, jcs, rdfc, strict_term_problems, undefined_terms
+from ._canonical import CanonicalizationError, jcs, rdfc, strict_term_problems, term_name, undefined_terms
 from ._dids import DidResolutionError, DidResolver, VerificationRelationshipError
 from ._keys import KeyPair, verify_signature
 
@@ -192,7 +192,9 @@ def sign(
         raise ProofError(f"cannot sign: {exc}") from None
     if terms and not allow_undefined_terms:
         raise ProofError(
-            "cannot sign: undefined terms " + ", ".join(sorted(set(terms))) + " (define them in a context)"
+            "cannot sign: undefined terms "
+            + ", ".join(sorted({term_name(t) for t in terms}))
+            + " (define them in a context)"
         )
     proof["proofValue"] = "z" + base58.b58encode(key.sign(hd.combined)).decode("ascii")
     signed = {k: v for k, v in document.items() if k != "proof"}

@@ -23,7 +23,7 @@ from vcgate.canonical_schema import (
     VcgateError,
 )
 
-from ._canonical import CanonicalizationError, strict_term_problems, undefined_terms
+from ._canonical import CanonicalizationError, issuer_dependent_warnings, strict_term_problems, undefined_terms
 from ._dids import DidResolver
 from ._policy import Policy
 from ._proofs import suite_of, verify_proof_set
@@ -62,7 +62,13 @@ class VerificationResult(CheckSummary):
             "checkedAt": _ts(self.checked_at) if self.checked_at else None,
             "checks": [c.to_json() for c in self.checks],
             "problemDetails": [p.to_json() for p in self.problems],
+            "warnings": [w.to_json() for w in self.warnings],
         }
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems of checks that passed nevertheless (e.g. ``ISSUER_DEPENDENT_TERM`` under the default policy)."""
+        return [c.problem for c in self.checks if c.problem is not None and c.status == "passed"]
 
 
 def _ts(at: datetime) -> str:
@@ -369,11 +375,17 @@ class Verifier:
                 terms = pv.undefined_terms
             if any(c.name == "canonicalization" and c.status == "failed" for c in pv.checks):
                 terms = ()
-        bad_terms = strict_term_problems(terms or (), self.policy.allowed_terms_for(types))
+        allowed = self.policy.allowed_terms_for(types)
+        strict = self.policy.strict_vocabulary
+        bad_terms = strict_term_problems(terms or (), allowed, strict_vocabulary=strict)
         if bad_terms:
             checks.extend(Check.failed("strict_terms", p, "data_model") for p in bad_terms)
         elif terms is not None:
-            checks.append(_STRICT_TERMS_PASSED)
+            warnings = [] if strict else issuer_dependent_warnings(terms, allowed)
+            # A passed check that carries a problem is a warning (VerificationResult.warnings).
+            checks.extend(Check("strict_terms", "passed", "data_model", w) for w in warnings)
+            if not warnings:
+                checks.append(_STRICT_TERMS_PASSED)
 
         # Stage 2b: the issuer controls the key that made the proof (in a proof set: one of the proofs; the
         # others may be co-signers such as a witness or notary).

@@ -3,11 +3,10 @@ and claim book to the pure engine (docs/workflows.md, "How a job runs a workflow
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from .._links import CredentialGraph, Entry, EntryVerdict
+from .._links import CredentialGraph, Entry, EntryVerdict, PriorClaims
 from .._parties import PartyRegistry
 from ..verification._trust import TrustPolicy
 from ._catalog import builtin_workflow
@@ -63,19 +62,21 @@ def decide(
     trust: TrustPolicy,
     *,
     checked_at: datetime,
-    prior_claims: Mapping[tuple[str, str], int] | None = None,
+    prior_claims: PriorClaims | None = None,
     workflow: Workflow | None = None,
     run: WorkflowSession | None = None,
 ) -> EntryVerdict:
     """The verdict on ``entry`` under ``workflow`` (default: the shipped ``ipr``). Pure.
 
-    ``prior_claims`` maps (invoice number, GTIN) to units other entries claimed before this one (the ``quantity``
-    step's key); pass ``run`` to reuse one session (views, index) over many entries of one graph.
+    ``prior_claims`` maps (invoice number, GTIN) to the units other entries claimed before this one, by claiming
+    importer (the ``quantity`` step's key and claimant); pass ``run`` to reuse one session (views, index) over many
+    entries of one graph.
     """
     wf = workflow or (run.workflow if run is not None else builtin_workflow(DEFAULT_WORKFLOW))
     s = run or session(wf, graph, parties, trust)
-    prior: dict[tuple[str, ...], Decimal] = {
-        ("quantity", inv, gtin): Decimal(n) for (inv, gtin), n in (prior_claims or {}).items()
+    prior: dict[tuple[str, ...], dict[str | None, Decimal]] = {
+        ("quantity", inv, gtin): {who: Decimal(n) for who, n in by_importer.items()}
+        for (inv, gtin), by_importer in (prior_claims or {}).items()
     }
     return s.run(
         workflow_entry(entry),

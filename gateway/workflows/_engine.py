@@ -35,6 +35,10 @@ ENGINE_CODES = frozenset({EXPRESSION_ERROR, UNIT_ERROR})
 _CEL_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, IndexError, ZeroDivisionError, OverflowError)
 
 
+#: Claims by reconcile step and key, then by claimant (``None`` when the step names no claimant).
+ClaimLedger = dict[tuple[str, ...], dict[str | None, Decimal]]
+
+
 class ExpressionFailedError(Exception):
     def __init__(self, expr: Expression, exc: BaseException | str) -> None:
         super().__init__(str(exc))
@@ -193,6 +197,12 @@ def _distinct(values: Any) -> list[Any]:
     return out
 
 
+def _join(values: Any, separator: Any = ", ") -> str:
+    if not isinstance(values, list) or not isinstance(separator, str):
+        raise TypeError("join() takes a list and a separator text")
+    return separator.join(v if isinstance(v, str) else str(v) for v in values)
+
+
 def _ts(value: Any) -> str:
     t = _instant(value)
     if t is None:
@@ -211,6 +221,7 @@ _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sum": _sum,
     "distinct": _distinct,
     "convert": _convert,
+    "join": _join,
 }
 
 
@@ -390,18 +401,34 @@ class WorkflowSession:
         entry: WorkflowEntry,
         *,
         checked_at: datetime,
-        prior: Mapping[tuple[str, ...], Decimal] | None = None,
+        prior: Mapping[tuple[str, ...], Mapping[str | None, Decimal]] | None = None,
         policy: str = "",
         policy_digest: str = "",
     ) -> EntryVerdict:
         """The verdict on ``entry``.
 
-        ``prior`` maps (reconcile step name, *key) to the amount other entries claimed before this one (ordered by
-        entry date, then entry number); claims of this entry's earlier lines are added as lines are judged.
+        ``prior`` maps (reconcile step name, *key) to the amounts other entries claimed before this one (ordered by
+        entry date, then entry number), by claimant; claims of this entry's earlier lines are added as lines are
+        judged.
         """
         from ._run import run_entry
 
-        return run_entry(self, entry, checked_at, dict(prior or {}), policy, policy_digest)
+        claims: ClaimLedger = {k: dict(v) for k, v in (prior or {}).items()}
+        return run_entry(self, entry, checked_at, claims, policy, policy_digest)
+
+    def run_with_claims(
+        self,
+        entry: WorkflowEntry,
+        *,
+        checked_at: datetime,
+        claims: ClaimLedger,
+        policy: str = "",
+        policy_digest: str = "",
+    ) -> EntryVerdict:
+        """:meth:`run`, adding this entry's claims to ``claims`` (a running book over entries judged in order)."""
+        from ._run import run_entry
+
+        return run_entry(self, entry, checked_at, claims, policy, policy_digest)
 
 
 __all__ = [
@@ -409,6 +436,7 @@ __all__ = [
     "EXPRESSION_ERROR",
     "UNIT_ERROR",
     "Authorities",
+    "ClaimLedger",
     "WorkflowEntry",
     "WorkflowSession",
     "convert_units",

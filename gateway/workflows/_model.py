@@ -45,6 +45,7 @@ FUNCTIONS = frozenset(
         "distinct",
         "digest",
         "convert",
+        "join",
     }
 )
 #: Variables every expression may use, besides the credential views, lets and step bindings.
@@ -172,6 +173,8 @@ class Step:
     bind: str | None = None
     # reconcile
     key: Expression | None = None
+    claimant: Expression | None = None
+    counts: Expression | None = None
     claimed: Quantity | None = None
     against: Quantity | None = None
     mode: Literal["cumulative", "total"] = "cumulative"
@@ -476,7 +479,7 @@ class _Loader:
         kind_keys = {
             "check": {"rules", "passed"},
             "choose": {"candidates", "rules", "missing", "rename", "bind"},
-            "reconcile": {"key", "claimed", "against", "mode", "tolerance", "exceeded", "passed"},
+            "reconcile": {"key", "claimant", "counts", "claimed", "against", "mode", "tolerance", "exceeded", "passed"},
         }
         name = self.scalar(m, "name", node)
         if not NAME.match(name):
@@ -556,6 +559,8 @@ class _Loader:
         extra = scoped | {"claimed", "available", "before", "total", "unit"}
         return {
             "key": self.expr(m["key"], extra=scoped) if "key" in m else None,
+            "claimant": self.expr(m["claimant"], extra=scoped) if "claimant" in m else None,
+            "counts": self.expr(m["counts"], extra=scoped | {"claimant"}) if "counts" in m else None,
             "claimed": self.quantity(m["claimed"], scoped),
             "against": self.quantity(m["against"], scoped),
             "mode": mode,
@@ -673,13 +678,6 @@ _CEL_BUILTINS = frozenset(
         "getFullYear",
         "getMonth",
         "getDayOfMonth",
-        "max",
-        "min",
-        "lowerAscii",
-        "upperAscii",
-        "trim",
-        "split",
-        "join",
     }
 )
 # Comprehension variables (``list.all(x, …)``) appear among a program's variables; the macro itself binds them.

@@ -24,7 +24,14 @@ from .._links import (
     Verdict,
     combine,
 )
-from ._engine import EXPRESSION_ERROR, UNIT_ERROR, ExpressionFailedError, WorkflowEntry, convert_units
+from ._engine import (
+    EXPRESSION_ERROR,
+    UNIT_ERROR,
+    ClaimLedger,
+    ExpressionFailedError,
+    WorkflowEntry,
+    convert_units,
+)
 from ._model import Outcome, Quantity
 from ._model import Step as StepSpec
 
@@ -39,7 +46,7 @@ def run_entry(
     session: WorkflowSession,
     entry: WorkflowEntry,
     checked_at: datetime,
-    claims: dict[tuple[str, ...], Decimal],
+    claims: ClaimLedger,
     policy: str,
     policy_digest: str,
 ) -> EntryVerdict:
@@ -77,7 +84,7 @@ def _run_line(
     line: Mapping[str, Any],
     scope: dict[str, Any],
     shared: list[Step],
-    claims: dict[tuple[str, ...], Decimal],
+    claims: ClaimLedger,
 ) -> LineVerdict:
     wf = session.workflow
     scope["line"] = dict(line)
@@ -110,9 +117,7 @@ def _run_line(
     )
 
 
-def _run_step(
-    session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: dict[tuple[str, ...], Decimal]
-) -> list[Step]:
+def _run_step(session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: ClaimLedger) -> list[Step]:
     start = session.timer()
     try:
         for name, expr in spec.lets:
@@ -153,9 +158,7 @@ def _step_credentials(session: WorkflowSession, spec: StepSpec, scope: Mapping[s
 # -- check ------------------------------------------------------------------------------------------------------
 
 
-def _check(
-    session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: dict[tuple[str, ...], Decimal]
-) -> Step:
+def _check(session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: ClaimLedger) -> Step:
     del claims
     ids, ev, hs = _refs(_step_credentials(session, spec, scope))
     for rule in spec.rules:
@@ -190,9 +193,7 @@ def _order(v: CredentialView) -> tuple[str, str]:
     return ("" if t is None else t.isoformat()), v.id
 
 
-def _choose(
-    session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: dict[tuple[str, ...], Decimal]
-) -> Step:
+def _choose(session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: ClaimLedger) -> Step:
     """Pick the candidate that satisfies every rule and is verified (docs/workflows.md, "choose").
 
     When none does: a candidate whose content would satisfy but that is ``error`` makes the step ``error`` (it might
@@ -298,9 +299,7 @@ def _number(d: Decimal) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def _reconcile(
-    session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: dict[tuple[str, ...], Decimal]
-) -> Step:
+def _reconcile(session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], claims: ClaimLedger) -> Step:
     assert spec.claimed is not None
     assert spec.against is not None
     assert spec.exceeded is not None
@@ -316,9 +315,11 @@ def _reconcile(
     tolerance = spec.tolerance_absolute + spec.tolerance_relative * abs(available)
     if spec.mode == "cumulative":
         key = (spec.name, *_key(session, spec, scope))
-        before = claims.get(key, Decimal(0))
+        book = claims.setdefault(key, {})
+        before = sum((q for who, q in book.items() if _counts(session, spec, scope, who)), Decimal(0))
         total = before + claimed
-        claims[key] = total
+        mine = _claimant(session, spec, scope)
+        book[mine] = book.get(mine, Decimal(0)) + claimed
         over = total > available + tolerance
     else:
         before, total = Decimal(0), claimed
@@ -337,6 +338,20 @@ def _reconcile(
         return Step(spec.name, status, o.reason, o.clause, session.text(o.detail, local), ids, ev, hs)
     passed = spec.passed or Outcome("OK", spec.exceeded.clause, None)
     return Step(spec.name, "passed", passed.reason, passed.clause, session.text(passed.detail, local), ids, ev, hs)
+
+
+def _claimant(session: WorkflowSession, spec: StepSpec, scope: Mapping[str, Any]) -> str | None:
+    if spec.claimant is None:
+        return None
+    who = session.evaluate(spec.claimant, scope)
+    return who if isinstance(who, str) else None
+
+
+def _counts(session: WorkflowSession, spec: StepSpec, scope: Mapping[str, Any], who: str | None) -> bool:
+    # Which earlier claims count against this one (``counts``: e.g. only the invoice buyer's own claims).
+    if spec.counts is None:
+        return True
+    return session.holds(spec.counts, dict(scope, claimant=who))
 
 
 def _key(session: WorkflowSession, spec: StepSpec, scope: Mapping[str, Any]) -> tuple[str, ...]:

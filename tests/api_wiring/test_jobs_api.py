@@ -261,3 +261,18 @@ def test_a_submitted_presentation_is_indexed_in_the_jobs_store(setup: Setup) -> 
     assert stored.document == vc
     links = gw.http.get(f"/links/{credential_id}", headers=setup.auth()).json()["credentials"]
     assert [(c["id"], c["source"]) for c in links] == [(credential_id, f"presentation:{submission}")]
+
+
+def test_jobs_refuse_numbers_outside_their_domain_and_hostile_nesting(setup: Setup) -> None:
+    s, gw = setup, setup.gateway
+    before = gw.count(jobs_table)
+    huge = json.loads(json.dumps(s.rows["authorized"]))
+    huge["lines"][0]["quantity"] = 1e308
+    r = _submit(s, entries=[s.rows["authorized"], huge])
+    assert (r.status_code, r.json()["code"]) == (400, "JOB_INPUT_INVALID"), r.text
+    assert "ENTRY_NUMBER_OUT_OF_RANGE at /lines/0/quantity" in r.json()["detail"]
+    deep = b'{"entries": [' + b"[" * 10_000 + b"]" * 10_000 + b"]}"
+    headers = {**s.auth(), "Content-Type": "application/json"}
+    nested = gw.http.post("/jobs", content=deep, headers=headers)
+    assert nested.status_code == 400, nested.text
+    assert gw.count(jobs_table) == before

@@ -102,8 +102,9 @@ def test_upstream_copy_matches_its_readme() -> None:
 def test_derivation_rules_applied(type_name: str) -> None:
     schema = json.loads((SCHEMAS / f"{type_name}.json").read_text(encoding="utf-8"))
     props = schema["properties"]
-    # R3: vcgate's context allowed after the two upstream ones.
-    assert props["@context"]["items"]["enum"][0] == "https://w3id.org/vcgate/v1"
+    # R3: credentials/v2 (or v1) first, then traceability/v1 and vcgate's context in any order.
+    assert props["@context"]["contains"] == {"const": "https://w3id.org/traceability/v1"}
+    assert props["@context"]["items"]["enum"][:2] == ["https://w3id.org/traceability/v1", "https://w3id.org/vcgate/v1"]
     # R6/R7: the added top-level properties.
     for name in ("evidence", "credentialStatus", "validUntil", "proof", "issuanceDate", "expirationDate"):
         assert name in props

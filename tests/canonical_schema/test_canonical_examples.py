@@ -35,6 +35,7 @@ EXPECTED_TYPES = {
     "entry-number.json": "EntryNumberCredential",
     "mill-test-report.json": "MillTestReportCredential",
     "product-registration.json": "ProductRegistrationCredential",
+    "lacey-act-declaration.json": "LaceyActDeclarationCredential",
 }
 
 

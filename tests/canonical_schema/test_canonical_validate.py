@@ -36,6 +36,7 @@ FILES = {
     "EntryNumberCredential": "entry-number.json",
     "MillTestReportCredential": "mill-test-report.json",
     "ProductRegistrationCredential": "product-registration.json",
+    "LaceyActDeclarationCredential": "lacey-act-declaration.json",
 }
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -168,6 +169,24 @@ VALID_CASES: list[tuple[str, str, Mutation]] = [
         "EntryNumberCredential",
         _set("@context", [CREDENTIALS_V2_URL, TRACEABILITY_V1_URL]),
     ),
+    (
+        # order beyond the first entry is free (R3): a legacy proof-suite context before traceability/v1
+        "vc11-suite-context-before-traceability",
+        "EntryNumberCredential",
+        _both(
+            _set(
+                "@context",
+                [CREDENTIALS_V1_URL, "https://w3id.org/security/suites/ed25519-2020/v1", TRACEABILITY_V1_URL],
+            ),
+            _delete("validFrom"),
+            _set("issuanceDate", "2024-09-01T17:20:00Z"),
+        ),
+    ),
+    (
+        "vcgate-context-before-traceability",
+        "EntryNumberCredential",
+        _set("@context", [CREDENTIALS_V2_URL, VCGATE_CONTEXT_URL, TRACEABILITY_V1_URL]),
+    ),
     ("mill-test-report-without-evidence", "MillTestReportCredential", _delete("evidence")),
     (
         "entry-with-status-and-proof-array",
@@ -253,7 +272,8 @@ INVALID_CASES: list[tuple[str, str, Mutation, list[tuple[str, str]]]] = [
         "gs1-prefix-unpinned-gs1-context",
         "GS1CompanyPrefixLicenseCredential",
         _set("@context/1", "https://ref.gs1.org/gs1/vc/license-context/"),
-        [(S, "/@context/1")],
+        # no traceability/v1 left, and an entry outside the pinned set
+        [(S, "/@context"), (S, "/@context/1")],
     ),
     # GS1 identification key licence
     (
@@ -475,10 +495,16 @@ INVALID_CASES: list[tuple[str, str, Mutation, list[tuple[str, str]]]] = [
         [(S, "/@context/2")],
     ),
     (
-        "entry-number-vcgate-context-second",
+        "entry-number-without-traceability-context",
         "EntryNumberCredential",
         _set("@context", [CREDENTIALS_V2_URL, VCGATE_CONTEXT_URL]),
-        [(S, "/@context/1")],
+        [(S, "/@context")],
+    ),
+    (
+        "entry-number-traceability-twice",
+        "EntryNumberCredential",
+        _set("@context", [CREDENTIALS_V2_URL, TRACEABILITY_V1_URL, VCGATE_CONTEXT_URL, TRACEABILITY_V1_URL]),
+        [(S, "/@context")],
     ),
     # mill test report
     (
@@ -549,6 +575,12 @@ INVALID_CASES: list[tuple[str, str, Mutation, list[tuple[str, str]]]] = [
         "VerificationReport",
         _set("credentialSubject/entries/0/lines/0/gtin", "ABC"),
         [(S, "/credentialSubject/entries/0/lines/0/gtin")],
+    ),
+    (
+        "lacey-bad-hts",
+        "LaceyActDeclarationCredential",
+        _set("credentialSubject/htsNumber", "44-07"),
+        [(S, "/credentialSubject/htsNumber")],
     ),
     # base rules take precedence over the schema at the same place: one mistake, one problem
     (

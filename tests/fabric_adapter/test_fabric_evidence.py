@@ -215,6 +215,28 @@ def test_config_blocks_must_chain_by_previous_hash(credential: dict[str, Any], l
     assert _check(c, anchor).check("fabric.config_chain").status.value == "passed"
 
 
+def test_evidence_cannot_stop_its_config_chain_early(credential: dict[str, Any], ledger: ProductLedger) -> None:
+    # The channel got config block #1 (it could have revoked a CA) and the transaction's block #2 was ordered under
+    # it; evidence naming only the genesis config must not pass when the block it carries says otherwise.
+    net = ledger.network
+    genesis = ledger.blocks[0]
+    config1 = net.block(1, header_hash_of(genesis), [net.config_envelope(sequence=1, signed=True)], last_config=1)
+    original = decode_block(ledger.blocks[2])
+    block2 = net.block(2, header_hash_of(config1), list(original.data), last_config=1)
+    c, _, pm = _edit(credential)
+    pm.update(block=b64url(block2), blockHeaderHash=header_hash_of(block2).hex())
+    anchor = {"genesisBlockHash": ledger.genesis_hash, "minAttestingOrganizations": 2}
+    rolled_back = _check(c, anchor)  # configBlocks = [genesis], configBlockNumber 0
+    assert rolled_back.status == "invalid"
+    check = rolled_back.check("fabric.block")
+    assert check.problems[0].code == "fabric.config_block_mismatch"
+    assert check.problems[0].pointer == "/proofMaterial/configBlockNumber"
+    # The honest evidence carries the whole chain up to the config in force.
+    pm.update(configBlocks=[b64url(genesis), b64url(config1)], configBlockNumber=1)
+    pm["configBlockHash"] = header_hash_of(config1).hex()
+    assert _check(c, anchor).status == "verified"
+
+
 def test_validation_code_needs_signed_attestations(
     credential: dict[str, Any], anchor: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:

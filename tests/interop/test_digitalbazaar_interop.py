@@ -406,16 +406,19 @@ def test_expired_credential_fails_on_both_sides(peer: Peer, suite: str, key_type
 
 
 def test_undefined_terms_vcgate_is_stricter(peer: Peer) -> None:
-    # A documented divergence. credentials/v2 maps undefined terms to the issuer-dependent vocabulary (@vocab), so
-    # the reference library signs and verifies them; vcgate refuses to sign them and fails them (UNDEFINED_TERM, and
-    # the canonical schema's additionalProperties), because another issuer may mean something else by the same word.
+    # A documented divergence. traceability/v1 maps undefined terms to the issuer-dependent vocabulary (@vocab), so
+    # the reference library signs and verifies them; vcgate refuses to sign them, warns about them
+    # (ISSUER_DEPENDENT_TERM; UNDEFINED_TERM under strict_vocabulary) and the canonical schema of the type refuses
+    # the extra member (additionalProperties), because another issuer may mean something else by the same word.
     doc = load("commercial-invoice")
     doc["credentialSubject"]["paymentTermsNote"] = "net 30"
     key = peer.generate("Ed25519")
     created, at = instants(doc)
     signed = peer.sign(reissue(doc, key["controller"]), key, "eddsa-rdfc-2022", created)
     assert peer.verify(signed, at) == {"verified": True, "errors": []}
-    assert problem_codes(signed, at) == ("invalid", ["SCHEMA_VIOLATION", "UNDEFINED_TERM"])
+    assert problem_codes(signed, at) == ("invalid", ["SCHEMA_VIOLATION"])
+    strict = Verifier(Policy.from_mapping({**POLICY.raw, "strict_vocabulary": True}), DidResolver.offline())
+    assert [p.code for p in strict.check(signed, at=at).problems] == ["SCHEMA_VIOLATION", "UNDEFINED_TERM"]
     ours = KeyPair.generate("ed25519")
     with pytest.raises(ProofError, match="undefined terms paymentTermsNote"):
         sign(reissue(doc, ours.controller), ours, suite="eddsa-rdfc-2022", created=created)

@@ -15,7 +15,6 @@
 // Offline by construction: the document loader serves only the pinned contexts listed in
 // canonical_schema/contexts/index.json (each checked against its sha256) and did:key documents derived from the DID
 // itself. Any other URL is refused, so nothing is ever fetched.
-import {createHash} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {createInterface} from 'node:readline';
 import {dirname, join} from 'node:path';
@@ -29,11 +28,9 @@ import {cryptosuite as ecdsaRdfc2019} from '@digitalbazaar/ecdsa-rdfc-2019-crypt
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import jsonld from 'jsonld';
 
+import {documentLoader, enlargeResolvedContextCache} from './offline-loader.mjs';
+
 const HERE = dirname(fileURLToPath(import.meta.url));
-// VCGATE_CONTEXTS_DIR: set by vcgate when the peer runs outside the source tree (`vcgate conformance setup-peer`).
-const CONTEXTS_DIR = process.env.VCGATE_CONTEXTS_DIR || join(HERE, '..', '..', 'canonical_schema', 'contexts');
-const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
-const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
 const PACKAGES = [
   '@digitalbazaar/vc',
   '@digitalbazaar/data-integrity',
@@ -46,72 +43,9 @@ const PACKAGES = [
   'rdf-canonize'
 ];
 
-// --- pinned contexts ---------------------------------------------------------------------------------------------
-
-function loadPinnedContexts() {
-  const index = JSON.parse(readFileSync(join(CONTEXTS_DIR, 'index.json'), 'utf8'));
-  const contexts = new Map();
-  for(const {url, file, sha256} of index.contexts) {
-    const bytes = readFileSync(join(CONTEXTS_DIR, file));
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if(digest !== sha256) {
-      throw new Error(`pinned context ${file} does not match its sha256 in index.json`);
-    }
-    contexts.set(url, JSON.parse(bytes.toString('utf8')));
-  }
-  return contexts;
-}
-
-const CONTEXTS = loadPinnedContexts();
-
-// --- did:key (derived locally; the DID is the key) ---------------------------------------------------------------
-
-async function importPublicKey(publicKeyMultibase) {
-  // did:key multicodec prefixes: z6Mk Ed25519 (0xed01); zDn P-256 (0x1200); z82 P-384 (0x1201).
-  const multikey = {'@context': MULTIKEY_CONTEXT, type: 'Multikey', publicKeyMultibase};
-  if(publicKeyMultibase.startsWith('z6Mk')) {
-    return Ed25519Multikey.from(multikey);
-  }
-  if(publicKeyMultibase.startsWith('zDn') || publicKeyMultibase.startsWith('z82')) {
-    return EcdsaMultikey.from(multikey);
-  }
-  throw new Error(`unsupported did:key key type: ${publicKeyMultibase.slice(0, 6)}…`);
-}
-
-async function didKeyDocument(url) {
-  const [did, fragment] = url.split('#', 2);
-  const publicKeyMultibase = did.slice('did:key:'.length);
-  await importPublicKey(publicKeyMultibase); // validates the key bytes
-  const vmId = `${did}#${publicKeyMultibase}`;
-  const vm = {id: vmId, type: 'Multikey', controller: did, publicKeyMultibase};
-  if(fragment !== undefined) {
-    if(fragment !== publicKeyMultibase) {
-      throw new Error(`${url}: a did:key has one verification method, #${publicKeyMultibase}`);
-    }
-    return {'@context': MULTIKEY_CONTEXT, ...vm};
-  }
-  return {
-    '@context': [DID_CONTEXT, MULTIKEY_CONTEXT],
-    id: did,
-    verificationMethod: [vm],
-    authentication: [vmId],
-    assertionMethod: [vmId],
-    capabilityInvocation: [vmId],
-    capabilityDelegation: [vmId]
-  };
-}
-
-async function documentLoader(url) {
-  if(CONTEXTS.has(url)) {
-    // `tag: 'static'` lets jsonld.js keep the processed context across operations (the pinned bytes never change);
-    // without it every call re-processes the large traceability context (~0.3 s).
-    return {contextUrl: null, documentUrl: url, document: structuredClone(CONTEXTS.get(url)), tag: 'static'};
-  }
-  if(url.startsWith('did:key:')) {
-    return {contextUrl: null, documentUrl: url, document: await didKeyDocument(url)};
-  }
-  throw new Error(`vc-peer document loader refuses ${url}: only pinned contexts and did:key are served (offline)`);
-}
+// The offline loader (pinned contexts, did:key) lives in offline-loader.mjs, shared with vc-bench.mjs. jsonld.js's
+// resolved-context cache is enlarged so the Traceability context's scoped contexts do not thrash it (see there).
+enlargeResolvedContextCache();
 
 // --- operations --------------------------------------------------------------------------------------------------
 

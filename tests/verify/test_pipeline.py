@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from vcgate.gateway import KeyPair, ProofError, VerificationResult, Verifier, sign
+from vcgate.gateway import KeyPair, Policy, ProofError, VerificationResult, Verifier, sign
 
 from .conftest import AT, CREATED
 
@@ -90,7 +90,19 @@ def test_undefined_term_is_rejected(
 ) -> None:
     unsigned["credentialSubject"]["secretDiscount"] = "90%"
     signed = sign(unsigned, issuer_key, suite=suite, created=CREATED, allow_undefined_terms=True)
+    # Under traceability/v1's @vocab the term is issuer-dependent: signed, so the default policy only warns (the
+    # type's canonical schema still refuses the extra member); strict_vocabulary refuses the term itself.
     result = verifier.check(signed, at=AT)
+    assert result.status == "invalid"
+    assert "UNDEFINED_TERM" not in codes(result)
+    assert [w.code for w in result.warnings] == ["ISSUER_DEPENDENT_TERM"]
+    assert "secretDiscount" in result.warnings[0].detail
+    strict = Verifier(
+        Policy.from_mapping({**verifier.policy.raw, "strict_vocabulary": True}),
+        verifier.resolver,
+        status_checker=verifier.status_checker,
+    )
+    result = strict.check(signed, at=AT)
     assert result.status == "invalid"
     assert "UNDEFINED_TERM" in codes(result)
     assert "signature" in {c.name for c in result.checks if c.status == "passed"}

@@ -40,7 +40,10 @@ def comparable(v: EntryVerdict) -> list[Any]:
     ]
 
 
-def both(env: Any, entry: Entry, prior: dict[tuple[str, str], int] | None = None) -> tuple[list[Any], list[Any]]:
+Prior = dict[tuple[str, str], dict[str | None, int]]
+
+
+def both(env: Any, entry: Entry, prior: Prior | None = None) -> tuple[list[Any], list[Any]]:
     graph = env.graph_for([entry])
     old = decide_entry(entry, graph, env.parties, env.trust, checked_at=CHECKED_AT, prior_claims=prior)
     new = decide(entry, graph, env.parties, env.trust, checked_at=CHECKED_AT, prior_claims=prior)
@@ -62,11 +65,16 @@ def test_every_jobs_scenario_gets_the_same_verdict_and_reasons(ipr_world: Any) -
 def test_prior_claims_reconcile_the_same_way(ipr_world: Any) -> None:
     _, rows, env = ipr_world
     entry = parse_entry(rows["authorized"])
-    for prior in (0, 1099, 1100, 1101, 5000):
-        old, new = both(env, entry, {("INV-AUTH", entry.lines[0].gtin): prior})
-        assert new == old
-    old, _ = both(env, entry, {("INV-AUTH", entry.lines[0].gtin): 1101})
+    key = ("INV-AUTH", entry.lines[0].gtin)
+    for units in (0, 1099, 1100, 1101, 5000):
+        for claimant in ("95-481237600", "12-345678900", None, "99-000000000"):
+            old, new = both(env, entry, {key: {claimant: units}})
+            assert new == old
+    old, _ = both(env, entry, {key: {"95-481237600": 1101}})
     assert old[1][0][4][0][0] == "QUANTITY_EXCEEDS_INVOICE"
+    # Another importer's claims on the buyer's invoice consume nothing.
+    old, _ = both(env, entry, {key: {"12-345678900": 5000}})
+    assert old[0] == "authorized"
 
 
 def _world_values(rows: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
@@ -80,7 +88,7 @@ def _world_values(rows: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 @st.composite
-def entries(draw: st.DrawFn, values: dict[str, list[Any]]) -> tuple[dict[str, Any], dict[tuple[str, str], int]]:
+def entries(draw: st.DrawFn, values: dict[str, list[Any]]) -> tuple[dict[str, Any], Prior]:
     n = draw(st.integers(1, 3))
     day = date(2022, 6, 1) + timedelta(days=draw(st.integers(0, 1500)))
     lines = []
@@ -102,7 +110,8 @@ def entries(draw: st.DrawFn, values: dict[str, list[Any]]) -> tuple[dict[str, An
         "invoiceNumber": invoice,
         "lines": lines,
     }
-    prior = {(invoice, draw(st.sampled_from(values["gtins"]))): draw(st.integers(0, 1500))}
+    claimants = st.sampled_from([*values["importers"], None])
+    prior = {(invoice, draw(st.sampled_from(values["gtins"]))): draw(st.dictionaries(claimants, st.integers(0, 1500)))}
     return row, prior
 
 
@@ -114,7 +123,7 @@ def test_generated_entries_get_the_same_verdict_and_reasons(ipr_world: Any) -> N
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
     @given(entries(values))
-    def check(case: tuple[dict[str, Any], dict[tuple[str, str], int]]) -> None:
+    def check(case: tuple[dict[str, Any], Prior]) -> None:
         row, prior = case
         entry = parse_entry(copy.deepcopy(row))
         old, new = both(env, entry, prior)

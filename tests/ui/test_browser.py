@@ -1,0 +1,182 @@
+"""The pages in headless Chromium over the demo's world: entries, products, jobs, parties, adapters (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, Tab
+
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.node]
+
+AUTHORIZED = "NW7-2506001-4"
+IMPORTER_MISMATCH = "PR4-2506004-9"
+JACKET, TROUSERS = "00614141100019", "00614141100026"
+
+
+def _no_axe_violations(tab: Tab) -> None:
+    assert tab.axe() == []
+
+
+def test_officer_looks_up_a_refused_entry_and_sees_reason_and_evidence(tab: Tab) -> None:
+    tab.go("/ui/login")
+    tab.shot("login")
+    _no_axe_violations(tab)
+    tab.login("officer")
+    tab.go("/ui/")
+    tab.page.keyboard.press("Tab")
+    assert tab.page.evaluate("document.activeElement.textContent") == "Skip to content"
+    tab.shot("entries")
+    _no_axe_violations(tab)
+    tab.page.fill("#number", IMPORTER_MISMATCH)
+    tab.page.click("text=Show verdict")
+    tab.page.wait_for_url(f"**/ui/entries/{IMPORTER_MISMATCH}")
+    assert "not authorized" in tab.page.inner_text("h1")
+    line = tab.page.locator("details.line.not_authorized").first
+    assert not line.evaluate("d => d.open")
+    line.locator("summary").click()
+    assert line.evaluate("d => d.open")
+    text = line.inner_text()
+    assert "IMPORTER_MISMATCH" in text
+    assert "invoice buyer northwind is not the importer of record pacific-rim" in text
+    # The invoice step's credential and its Fabric evidence: ledger, block height, transaction, attesting orgs.
+    evidence = line.locator("table.evidence", has_text="fabric").first
+    ev = evidence.inner_text()
+    assert re.search(r"fabric:[0-9a-f]{16}", ev)
+    assert "SummitMSP" in ev
+    assert "SummitLogisticsMSP" in ev
+    assert "signed validation attestations; checked 20" in ev
+    tab.shot("entry-refused")
+    tab.shot("entry-refused-top", full_page=False)
+    _no_axe_violations(tab)
+
+
+def test_re_verify_swaps_in_the_pipeline_checks_and_raw_links_to_json(tab: Tab) -> None:
+    tab.login("officer")
+    tab.go(f"/ui/entries/{AUTHORIZED}")
+    line = tab.page.locator("details.line.authorized").first
+    line.locator("summary").click()
+    cred = line.locator(".cred", has_text="CommercialInvoiceCredential").first
+    with tab.page.expect_response("**/ui/credential/verify") as response:
+        cred.get_by_role("button", name="Re-verify now").click()
+    assert response.value.status == 200
+    result = cred.locator(".reverify")
+    result.locator("text=Re-verified at").wait_for()
+    assert "verified" in result.locator(".badge").first.inner_text()
+    assert "evidence verified" in result.inner_text()
+    assert tab.page.url.endswith(f"/ui/entries/{AUTHORIZED}")  # swapped in place by htmx, no navigation
+    tab.shot("entry-reverified")
+    href = cred.get_by_role("link", name="Raw credential (JSON)").get_attribute("href")
+    raw = tab.page.request.get(tab.site.url + href)
+    assert raw.headers["content-type"] == "application/json"
+    assert "CommercialInvoiceCredential" in raw.json()["type"]
+
+
+def test_product_page_shows_the_verified_image_and_refuses_the_tampered_one(tab: Tab) -> None:
+    tab.login("officer")
+    tab.go(f"/ui/products/{JACKET}")
+    assert "Owned by acme" in tab.page.inner_text("main")
+    assert "TMK 25-00101" in tab.page.inner_text("main")
+    licences = tab.page.locator("table", has_text="Licensee").inner_text()
+    assert "Dongguan Summit Garment Co." in licences
+    assert "US, CA" in licences
+    image = tab.page.locator(".media img").first
+    image.wait_for()
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 240
+    assert "model/gltf+json file" in tab.page.inner_text(".media")
+    tab.shot("product-verified")
+    _no_axe_violations(tab)
+
+    tab.go(f"/ui/products/{TROUSERS}")
+    assert tab.page.locator(".media img").count() == 0
+    refused = tab.page.locator(".media .refused").inner_text()
+    assert "Refused" in refused
+    assert "the stored bytes do not match the registered digest" in refused
+    tab.shot("product-tampered")
+    # The media route itself refuses the swapped bytes too.
+    registration = tab.page.locator("#media-h ~ p a").first.get_attribute("href")
+    credential_id = registration.split("id=", 1)[1]
+    swapped = tab.page.request.get(f"{tab.site.url}/ui/media?credential={credential_id}&index=0")
+    assert swapped.status == 404
+
+
+def _entries(count: int) -> str:
+    rows = [json.loads(line) for line in (ROOT / "examples/ipr_three_ledgers/entries.jsonl").read_text().splitlines()]
+    out = []
+    for i in range(count):
+        row = dict(rows[i % len(rows)])
+        row["entryNumber"] = f"UI{i:05d}-{row['entryNumber']}"
+        out.append(json.dumps(row))
+    return "\n".join(out)
+
+
+def test_an_analysts_job_progress_moves_and_rows_lead_to_entry_pages(tab: Tab) -> None:
+    tab.login("analyst")
+    tab.go("/ui/jobs")
+    _no_axe_violations(tab)
+    total = 1500
+    tab.page.fill("#entries", _entries(total))
+    tab.page.click("text=Start job")
+    tab.page.wait_for_url("**/ui/jobs/*")
+    tab.page.locator("#reload").wait_for(state="visible", timeout=180_000)
+    seen = [int(x) for x in tab.page.locator("#updates li").evaluate_all("els => els.map(e => e.dataset.done)")]
+    assert seen == sorted(seen)
+    assert seen[-1] == total
+    assert any(0 < n < total for n in seen), seen  # the bar moved through intermediate values
+    assert tab.page.locator("#bar").evaluate("b => [b.value, b.max]") == [total, total]
+    tab.shot("job-progress")
+    tab.page.click("#reload a")
+    rows = tab.page.locator("table", has_text="Verdict").locator("tbody tr")
+    assert rows.count() == total
+    assert "Signed VerificationReport" in tab.page.inner_text("main")
+    tab.page.locator(f"a:text-is('UI00003-{IMPORTER_MISMATCH}')").click()
+    tab.page.wait_for_url(f"**/ui/entries/UI00003-{IMPORTER_MISMATCH}")
+    assert "IMPORTER_MISMATCH" in tab.page.inner_text("main")
+
+
+def test_the_signed_report_downloads_from_the_job_page(tab: Tab) -> None:
+    tab.login("analyst")
+    tab.go("/ui/jobs")
+    tab.page.locator("table a").first.click()
+    tab.page.wait_for_url("**/ui/jobs/*")
+    href = tab.page.get_by_role("link", name="Signed VerificationReport (JSON)").get_attribute("href")
+    report: dict[str, Any] = tab.page.request.get(tab.site.url + href).json()
+    assert "VerificationReport" in " ".join(report["type"])
+    assert report["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+
+
+def test_an_officer_cannot_start_a_job(tab: Tab) -> None:
+    tab.login("officer")
+    tab.go("/ui/jobs")
+    assert tab.page.locator("#entries").count() == 0
+    assert "analysts start them" in tab.page.inner_text("main")
+    tab.shot("jobs-officer")
+    # Even a hand-made request with the officer's own session and CSRF token is refused.
+    token = tab.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = tab.page.request.post(
+        tab.site.url + "/ui/jobs", form={"csrf_token": token, "entries": _entries(1), "format": "jsonl"}
+    )
+    assert refused.status == 403
+    assert "may not start jobs" in refused.text()
+
+
+def test_parties_and_adapters_for_an_admin(tab: Tab) -> None:
+    tab.login("admin")
+    tab.go("/ui/parties")
+    parties = tab.page.inner_text("table")
+    assert "acme" in parties
+    assert "fabric-msp" in parties or "fabric" in parties
+    assert "ethereum" in parties
+    tab.shot("parties")
+    _no_axe_violations(tab)
+    tab.go("/ui/adapters")
+    adapters = tab.page.locator("table").first.inner_text()
+    for plugin in ("plain-ledger", "ethereum", "fabric"):
+        assert plugin in adapters
+    assert tab.page.get_by_role("button", name="Sync every adapter now").count() == 1
+    assert "Quarantined records" in tab.page.inner_text("main")
+    tab.shot("adapters")
+    _no_axe_violations(tab)
