@@ -1063,7 +1063,9 @@ def _serve_pages(result: DemoResult, serve: bool, port: int, console: Console) -
     for role, password in site.accounts.values():
         console.print(f"log in as [bold]{role}[/] with password [bold]{password}[/]")
     console.print(f"entry pages: {url}")
-    serve_forever(site, port, lambda m: console.print(f"[dim]·[/] {m}"))
+    if not serve_forever(site, port, lambda m: console.print(f"[dim]·[/] {m}")):
+        Console(stderr=True).print(f"[red]the pages could not be served on 127.0.0.1:{port}[/] (port taken?)")
+        raise typer.Exit(EXIT_ERROR)
 
 
 def demo_command(

@@ -24,10 +24,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from vcgate.adapters.sdk import (
-    Cursor,
     EvidenceChecker,
     apply_mapping,
-    credential_id,
     load_adapter,
 )
 from vcgate.canonical_schema import VcgateError
@@ -51,12 +49,12 @@ from ._links import (
 from ._store import Store, StoreStatusListFetcher
 from .verification._dids import DidResolver
 from .verification._keys import KeyPair
-from .verification._pipeline import CredentialPipeline, LedgerRevocation, PipelineResult
+from .verification._pipeline import CredentialPipeline, PipelineResult
 from .verification._policy import Policy
 from .verification._proofs import sign
 from .verification._status import StatusListChecker
 from .verification._trust import TrustPolicy
-from .verification._verify import Verifier, issuer_id
+from .verification._verify import Verifier
 
 log = logging.getLogger("vcgate.jobs")
 
@@ -100,12 +98,17 @@ def _load_factory(path: str) -> Callable[[], Mapping[str, EvidenceChecker]]:
 
 
 def adapter_checkers(store: Store) -> dict[str, EvidenceChecker]:
-    """The evidence checkers of every registered adapter, by ledger kind; a broken adapter is skipped (its
-    evidence then reports ``ADAPTER_MISSING``, and affected lines are undetermined)."""
-    out: dict[str, EvidenceChecker] = {}
+    """The evidence checkers by ledger kind: the gateway's own for every installed built-in kind (whoever runs the
+    adapter, a remote service's checks are never used), then those of the registered local adapters (built from
+    their configuration). A broken adapter is skipped (its evidence then reports ``ADAPTER_MISSING``)."""
+    from ._sync import builtin_checkers
+
+    out = builtin_checkers()
     for reg in store.adapters():
         try:
             plugin = load_adapter(reg.plugin)
+            if plugin.kind == "remote":
+                continue
             out[plugin.kind] = plugin.create(reg.config).evidence_checker()
         except VcgateError as exc:
             log.warning("adapter %s unavailable: %s", reg.name, exc)
@@ -598,131 +601,13 @@ def entry_for_credential(store: Store, credential_id_or_doc: str | Mapping[str, 
         raise JobError(f"cannot read the entry credential: {exc}") from None
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Sync
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    """What one pass of :func:`sync` did per adapter."""
-
-    adapters: Mapping[str, Mapping[str, Any]]
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"adapters": {k: dict(v) for k, v in self.adapters.items()}}
-
-
-def sync(
-    store: Store,
-    *,
-    now: datetime,
-    witness_key: KeyPair | None = None,
-    policy: Policy | None = None,
-    checkers: Mapping[str, EvidenceChecker] | None = None,
-    resolver: DidResolver | None = None,
-    partner_signers: Mapping[str, Callable[[dict[str, Any], datetime], dict[str, Any]]] | None = None,
-) -> SyncReport:
-    """Pull new records from every registered adapter, translate, sign witness-mode translations with
-    ``witness_key``, store and index them, record revocations and ledger reads, then verify what was stored (warming
-    the result cache under ``policy``). Idempotent: records already stored change nothing.
-
-    Partner-mode translations arrive signed by the partner (an issuing service); an unsigned one cannot be stored and
-    is counted as ``unsigned``. ``partner_signers`` maps a partner's issuer DID to its issuing service when it runs in
-    this process (``signer(credential, created) -> signed credential``; the demo's partners): a partner-mode
-    translation whose issuer has one is signed by it, with the record's ledger time as the proof's creation time.
-    """
-    report: dict[str, dict[str, Any]] = {}
-    stored_ids: list[str] = []
-    for reg in store.adapters():
-        counts: dict[str, Any] = {"stored": 0, "unchanged": 0, "revocations": 0, "unsigned": 0, "errors": []}
-        report[reg.name] = counts
-        try:
-            plugin = load_adapter(reg.plugin)
-            adapter = plugin.create(reg.config)
-            info = adapter.describe()
-        except VcgateError as exc:
-            counts["errors"].append(str(exc))
-            continue
-        for m in getattr(adapter, "published_mappings", lambda: ())():
-            store.put_mapping(m)
-        try:
-            health = adapter.health()
-        except VcgateError as exc:
-            store.observe(info.ledger_id, at=now, error=str(exc))
-            counts["errors"].append(str(exc))
-            continue
-        if health.status == "down":
-            store.observe(info.ledger_id, at=now, error=health.detail or "ledger down")
-            counts["errors"].append(health.detail or "ledger down")
-            continue
-        since = Cursor.from_json(reg.cursor) if reg.cursor else None
-        height = health.ledger_height or 0
-        try:
-            # A partner's issuing service (a remote adapter served with --key) signs its own partner-mode
-            # translations; the gateway still verifies each in full like any other credential.
-            signing = getattr(adapter, "signing", None)
-            partner_issue = getattr(adapter, "issue", None) if callable(signing) and signing() is not None else None
-            for page in adapter.records(since):
-                keep_through = getattr(page, "keep_through", None)
-                if isinstance(keep_through, int):
-                    # The adapter saw a reorg (Ethereum's RewindPage): what came from above the rewind height is gone.
-                    counts["rewound"] = counts.get("rewound", 0) + store.drop_above(
-                        reg.name, info.ledger_id, keep_through
-                    )
-                docs: list[dict[str, Any]] = []
-                for record in page.records:
-                    height = max(height, record.ledger_height)
-                    if record.kind == "revocation" and record.supersedes is not None:
-                        for m in info.mappings:
-                            revoked = credential_id(record.ledger_id, record.supersedes, m.id, m.digest)
-                            if store.put_revocation(
-                                LedgerRevocation(
-                                    revoked, record.ledger_id, record.locator, record.ledger_time, record.ledger_height
-                                )
-                            ):
-                                counts["revocations"] += 1
-                        continue
-                    translation = adapter.translate(record)
-                    doc = translation.to_json()
-                    if isinstance(record.raw, bytes) and "rawRecord" not in translation.evidence:
-                        store.put_raw_record(record.ledger_id, record.locator, record.raw, record.media_type)
-                    elif "rawRecord" not in translation.evidence and isinstance(record.raw, Mapping):
-                        store.put_raw_record(
-                            record.ledger_id, record.locator, json.dumps(dict(record.raw)).encode(), record.media_type
-                        )
-                    partner_mode = translation.evidence.get("issuanceMode") == "partner"
-                    if "proof" not in doc and partner_mode and partner_issue is not None:
-                        doc = partner_issue(record)
-                    if "proof" not in doc:
-                        mode = translation.evidence.get("issuanceMode")
-                        partner = (partner_signers or {}).get(str(issuer_id(doc))) if mode == "partner" else None
-                        if mode == "witness" and witness_key is not None:
-                            doc = sign(doc, witness_key, suite="eddsa-rdfc-2022", created=record.ledger_time)
-                        elif partner is not None:
-                            doc = partner(doc, record.ledger_time)
-                        else:
-                            counts["unsigned"] += 1
-                            continue
-                    docs.append(doc)
-                changed = store.put_credentials(docs, source=reg.name)
-                counts["stored"] += changed
-                counts["unchanged"] += len(docs) - changed
-                stored_ids.extend(str(d["id"]) for d in docs)
-                store.set_cursor(reg.name, page.next_cursor.to_json())
-        except VcgateError as exc:
-            store.observe(info.ledger_id, at=now, error=str(exc))
-            counts["errors"].append(str(exc))
-            continue
-        store.observe(info.ledger_id, at=now, height=height)
-    if policy is not None and stored_ids:
-        env = VerificationEnvironment(store, policy, checked_at=now, resolver=resolver, checkers=checkers)
-        env.views(stored_ids)
-    return SyncReport(report)
-
-
 def apply_and_sign(record: Any, mapping: Any, key: KeyPair, *, witness: str | None = None) -> dict[str, Any]:
     """Translate ``record`` under ``mapping`` and sign it with ``key`` (created = ledger time): the issuing step of
     a partner (partner mode) or of the gateway (witness mode) in one call, for demos and tests."""
     translation = apply_mapping(mapping, record, witness=witness)
     return sign(translation.to_json(), key, suite="eddsa-rdfc-2022", created=record.ledger_time)
+
+
+# Sync lives in its own module; these names stay importable from here.
+from ._sync import SyncReport as SyncReport  # noqa: E402  (re-exported; _sync imports this module lazily)
+from ._sync import sync as sync  # noqa: E402

@@ -119,6 +119,24 @@ adapters_table = Table(
     Column("config", Text, nullable=False),
     Column("cursor", Text),
     Column("registered_at", String(40), nullable=False),
+    Column("party", Text),
+    Column("kind", String(64)),
+    Column("ledger_id", String(160)),
+    Column("last_sync", Text),
+)
+quarantine_table = Table(
+    "sync_quarantine",
+    metadata,
+    Column("adapter", String(128), primary_key=True),
+    Column("locator", String(512), primary_key=True),
+    Column("ledger_id", String(160), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("code", String(80), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", Text),
+    Column("first_seen", String(40), nullable=False),
+    Column("last_tried", String(40), nullable=False),
+    Column("attempts", Integer, nullable=False),
 )
 meta_table = Table(
     "store_meta",
@@ -230,6 +248,72 @@ def _upsert(conn: Connection, table: Table, row: Mapping[str, Any], keys: Sequen
     conn.execute(stmt)
 
 
+def _write_credentials(conn: Connection, documents: Iterable[Mapping[str, Any]], source: str | None) -> int:
+    """Store (or replace, when the digest differs) credentials and their index rows; returns how many changed."""
+    changed = 0
+    for document in documents:
+        cid = document.get("id")
+        if not isinstance(cid, str) or not cid:
+            raise StoreError("a stored credential needs an id")
+        digest = credential_digest(document)
+        old = conn.execute(select(credentials_table.c.digest).where(credentials_table.c.id == cid)).scalar()
+        if old == digest:
+            continue
+        if old is not None:
+            conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
+            conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
+        types = document.get("type")
+        issuer = document.get("issuer")
+        conn.execute(
+            credentials_table.insert().values(
+                id=cid,
+                digest=digest,
+                types=json.dumps(types if isinstance(types, list) else [types]),
+                issuer=issuer.get("id") if isinstance(issuer, dict) else issuer,
+                document=json.dumps(document, sort_keys=True),
+                source=source,
+                stored_at=_now(),
+            )
+        )
+        keys = [{"scheme": s, "value": v[:512], "credential_id": cid} for s, v in credential_identifiers(document)]
+        _insert_ignore(conn, credential_index_table, keys)
+        changed += 1
+    return changed
+
+
+def _drop_above(conn: Connection, source: str, ledger_id: str, height: int) -> int:
+    removed: list[str] = []
+    rows = conn.execute(
+        select(credentials_table.c.id, credentials_table.c.document).where(credentials_table.c.source == source)
+    )
+    for cid, body in rows:
+        try:
+            evidence = json.loads(body).get("evidence") or []
+            heights = [
+                int(e["ledgerHeight"])
+                for e in evidence
+                if isinstance(e, dict) and e.get("ledgerId") == ledger_id and "ledgerHeight" in e
+            ]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+        if heights and max(heights) > height:
+            removed.append(cid)
+    for cid in removed:
+        conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
+        conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
+    return len(removed)
+
+
+def _revocation_row(revocation: LedgerRevocation) -> dict[str, Any]:
+    return {
+        "credential_id": revocation.credential_id,
+        "ledger_id": revocation.ledger_id,
+        "locator": revocation.locator,
+        "ledger_time": _ts(revocation.ledger_time),
+        "ledger_height": revocation.ledger_height,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCredential:
     """A stored credential: the document, its digest and where it came from."""
@@ -250,6 +334,73 @@ class AdapterRegistration:
     plugin: str
     config: dict[str, Any]
     cursor: Any
+    party: str | None = None
+    kind: str | None = None
+    ledger_id: str | None = None
+    last_sync: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRecord:
+    """A record ``vcgate sync`` could not turn into a stored credential, kept with its reason so the cursor can
+    move on; ``vcgate sync --retry-quarantined`` tries it again (after a mapping is fixed, a key is given, …).
+
+    ``stage`` is where it failed (``translate``, ``sign``, ``store``); ``record`` is the source record in the
+    remote protocol's wire form (``None`` when it could not be serialised: a retry then fetches it again).
+    """
+
+    adapter: str
+    locator: str
+    ledger_id: str
+    stage: str
+    code: str
+    reason: str
+    record: dict[str, Any] | None = None
+    first_seen: str = ""
+    last_tried: str = ""
+    attempts: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (without the record body) for ``vcgate sync --json`` and ``vcgate adapters status``."""
+        return {
+            "adapter": self.adapter,
+            "locator": self.locator,
+            "ledgerId": self.ledger_id,
+            "stage": self.stage,
+            "code": self.code,
+            "reason": self.reason,
+            "firstSeen": self.first_seen,
+            "lastTried": self.last_tried,
+            "attempts": self.attempts,
+        }
+
+
+@dataclass(frozen=True)
+class PageWrite:
+    """Everything one page of ``vcgate sync`` changes, committed in one transaction by :meth:`Store.commit_page`.
+
+    ``keep_through`` (a reorg) drops credentials of ``adapter`` above that height first; ``cursor`` (JSON, or
+    ``None`` to leave it) is where the next pass resumes; ``released`` are locators leaving quarantine.
+    """
+
+    adapter: str
+    ledger_id: str
+    cursor: Any = None
+    credentials: Iterable[Mapping[str, Any]] = ()
+    revocations: Sequence[LedgerRevocation] = ()
+    raw_records: Sequence[tuple[str, str, bytes, str]] = ()
+    quarantined: Sequence[QuarantinedRecord] = ()
+    released: Sequence[str] = ()
+    keep_through: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageCommit:
+    """What :meth:`Store.commit_page` changed."""
+
+    stored: int
+    revocations: int
+    rewound: int
 
 
 class Store:
@@ -339,65 +490,17 @@ class Store:
 
     def put_credentials(self, documents: Iterable[Mapping[str, Any]], *, source: str | None = None) -> int:
         """Store many credentials in one transaction; returns how many were new or changed."""
-        changed = 0
         with self.db.transaction() as conn:
-            for document in documents:
-                cid = document.get("id")
-                if not isinstance(cid, str) or not cid:
-                    raise StoreError("a stored credential needs an id")
-                digest = credential_digest(document)
-                old = conn.execute(select(credentials_table.c.digest).where(credentials_table.c.id == cid)).scalar()
-                if old == digest:
-                    continue
-                if old is not None:
-                    conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
-                    conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
-                types = document.get("type")
-                issuer = document.get("issuer")
-                conn.execute(
-                    credentials_table.insert().values(
-                        id=cid,
-                        digest=digest,
-                        types=json.dumps(types if isinstance(types, list) else [types]),
-                        issuer=issuer.get("id") if isinstance(issuer, dict) else issuer,
-                        document=json.dumps(document, sort_keys=True),
-                        source=source,
-                        stored_at=_now(),
-                    )
-                )
-                keys = [
-                    {"scheme": s, "value": v[:512], "credential_id": cid} for s, v in credential_identifiers(document)
-                ]
-                _insert_ignore(conn, credential_index_table, keys)
-                changed += 1
-        return changed
+            return _write_credentials(conn, documents, source)
 
     def drop_above(self, source: str, ledger_id: str, height: int) -> int:
         """A reorg: remove credentials stored from ``source`` whose evidence on ``ledger_id`` lies above ``height``
         (and their index rows). Returns how many were removed; survivors come again with the same ids."""
-        removed: list[str] = []
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                select(credentials_table.c.id, credentials_table.c.document).where(credentials_table.c.source == source)
-            )
-            for cid, body in rows:
-                try:
-                    evidence = json.loads(body).get("evidence") or []
-                    heights = [
-                        int(e["ledgerHeight"])
-                        for e in evidence
-                        if isinstance(e, dict) and e.get("ledgerId") == ledger_id and "ledgerHeight" in e
-                    ]
-                except (ValueError, TypeError, KeyError, AttributeError):
-                    continue
-                if heights and max(heights) > height:
-                    removed.append(cid)
-            for cid in removed:
-                conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
-                conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
+            removed = _drop_above(conn, source, ledger_id, height)
             if removed:
                 self._bump(conn)
-        return len(removed)
+        return removed
 
     def credential(self, credential_id: str) -> StoredCredential | None:
         """The stored credential with this id."""
@@ -458,15 +561,8 @@ class Store:
 
     def put_revocation(self, revocation: LedgerRevocation) -> bool:
         """Record a ledger-native revocation (idempotent)."""
-        row = {
-            "credential_id": revocation.credential_id,
-            "ledger_id": revocation.ledger_id,
-            "locator": revocation.locator,
-            "ledger_time": _ts(revocation.ledger_time),
-            "ledger_height": revocation.ledger_height,
-        }
         with self.db.transaction() as conn:
-            added = _insert_ignore(conn, revocations_table, [row]) > 0
+            added = _insert_ignore(conn, revocations_table, [_revocation_row(revocation)]) > 0
             if added:
                 self._bump(conn)
         return added
@@ -564,16 +660,29 @@ class Store:
 
     # -- adapters --------------------------------------------------------------------------------------------
 
-    def register_adapter(self, name: str, plugin: str, config: Mapping[str, Any]) -> None:
+    def register_adapter(
+        self,
+        name: str,
+        plugin: str,
+        config: Mapping[str, Any],
+        *,
+        party: str | None = None,
+        kind: str | None = None,
+        ledger_id: str | None = None,
+    ) -> None:
         """Register (or re-configure) an adapter instance for ``vcgate sync``; its cursor is kept."""
         with self.db.transaction() as conn:
-            old = conn.execute(select(adapters_table.c.cursor).where(adapters_table.c.name == name)).first()
+            old = conn.execute(select(adapters_table).where(adapters_table.c.name == name)).first()
             row = {
                 "name": name,
                 "plugin": plugin,
                 "config": json.dumps(dict(config), sort_keys=True),
                 "cursor": old.cursor if old else None,
                 "registered_at": _now(),
+                "party": party if party is not None else (old.party if old else None),
+                "kind": kind if kind is not None else (old.kind if old else None),
+                "ledger_id": ledger_id if ledger_id is not None else (old.ledger_id if old else None),
+                "last_sync": old.last_sync if old else None,
             }
             _upsert(conn, adapters_table, row, ["name"])
             self._bump(conn)
@@ -583,9 +692,27 @@ class Store:
         with self.db.transaction() as conn:
             rows = conn.execute(select(adapters_table).order_by(adapters_table.c.name)).all()
         return [
-            AdapterRegistration(r.name, r.plugin, json.loads(r.config), json.loads(r.cursor) if r.cursor else None)
+            AdapterRegistration(
+                r.name,
+                r.plugin,
+                json.loads(r.config),
+                json.loads(r.cursor) if r.cursor else None,
+                r.party,
+                r.kind,
+                r.ledger_id,
+                json.loads(r.last_sync) if r.last_sync else None,
+            )
             for r in rows
         ]
+
+    def set_last_sync(self, name: str, summary: Mapping[str, Any]) -> None:
+        """Keep the summary of adapter ``name``'s last sync pass (``vcgate adapters status`` shows it)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                update(adapters_table)
+                .where(adapters_table.c.name == name)
+                .values(last_sync=json.dumps(dict(summary), sort_keys=True, default=str))
+            )
 
     def remove_adapter(self, name: str) -> bool:
         """Stop syncing adapter ``name`` (a deactivated registration); its stored credentials stay. Returns whether
@@ -600,6 +727,87 @@ class Store:
         """Remember how far ``vcgate sync`` has read adapter ``name``."""
         with self.db.transaction() as conn:
             conn.execute(update(adapters_table).where(adapters_table.c.name == name).values(cursor=json.dumps(cursor)))
+
+    # -- sync pages and the quarantine ------------------------------------------------------------------------
+
+    def commit_page(self, page: PageWrite) -> PageCommit:
+        """Commit one sync page in one transaction: reorg drops, raw records, credentials, revocations, quarantine
+        changes and the cursor. A crash before the commit leaves the store as the previous page left it."""
+        with self.db.transaction() as conn:
+            rewound = (
+                _drop_above(conn, page.adapter, page.ledger_id, page.keep_through)
+                if page.keep_through is not None
+                else 0
+            )
+            _insert_ignore(
+                conn,
+                raw_records_table,
+                [
+                    {"ledger_id": lid, "locator": loc, "body": b, "media_type": mt}
+                    for lid, loc, b, mt in page.raw_records
+                ],
+            )
+            stored = _write_credentials(conn, page.credentials, page.adapter)
+            revoked = _insert_ignore(conn, revocations_table, [_revocation_row(r) for r in page.revocations])
+            q = quarantine_table
+            for locator in page.released:
+                conn.execute(delete(q).where(and_(q.c.adapter == page.adapter, q.c.locator == locator)))
+            for item in page.quarantined:
+                self._quarantine(conn, item)
+            if page.cursor is not None:
+                conn.execute(
+                    update(adapters_table)
+                    .where(adapters_table.c.name == page.adapter)
+                    .values(cursor=json.dumps(page.cursor))
+                )
+            if stored or revoked or rewound:
+                self._bump(conn)
+        return PageCommit(stored, revoked, rewound)
+
+    @staticmethod
+    def _quarantine(conn: Connection, item: QuarantinedRecord) -> None:
+        q = quarantine_table
+        old = conn.execute(
+            select(q.c.first_seen, q.c.attempts).where(and_(q.c.adapter == item.adapter, q.c.locator == item.locator))
+        ).first()
+        now = item.last_tried or _now()
+        row = {
+            "adapter": item.adapter,
+            "locator": item.locator[:512],
+            "ledger_id": item.ledger_id,
+            "stage": item.stage,
+            "code": item.code[:80],
+            "reason": item.reason,
+            "record": json.dumps(item.record) if item.record is not None else None,
+            "first_seen": old.first_seen if old else now,
+            "last_tried": now,
+            "attempts": (old.attempts + 1) if old else 1,
+        }
+        _upsert(conn, q, row, ["adapter", "locator"])
+
+    def quarantined(self, adapter: str | None = None) -> list[QuarantinedRecord]:
+        """Quarantined records (of ``adapter``, or of all), oldest first."""
+        q = quarantine_table
+        stmt = select(q).order_by(q.c.adapter, q.c.first_seen, q.c.locator)
+        if adapter is not None:
+            stmt = stmt.where(q.c.adapter == adapter)
+        with self.db.transaction() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            QuarantinedRecord(
+                r.adapter,
+                r.locator,
+                r.ledger_id,
+                r.stage,
+                r.code,
+                r.reason,
+                json.loads(r.record) if r.record else None,
+                r.first_seen,
+                r.last_tried,
+                r.attempts,
+            )
+            for r in rows
+        ]
 
     # -- the verification-result cache -----------------------------------------------------------------------
 

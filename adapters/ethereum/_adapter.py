@@ -756,6 +756,10 @@ class EthereumAdapter:
             description="; ".join(sources) + f"; finality {self.finality.describe()}",
         )
 
+    def published_mappings(self) -> tuple[CredentialMapping, ...]:
+        """Every mapping this instance translates with (the gateway stores them so replay can rebuild credentials)."""
+        return tuple({(m.id, m.digest): m for m in self._all_mappings()}.values())
+
     def _all_mappings(self) -> list[CredentialMapping]:
         out = [s.mapping for s in self._schemas.values()] + [e.mapping for e in self._events.values()]
         if self._anchored_mapping is not None:

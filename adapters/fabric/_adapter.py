@@ -19,6 +19,7 @@ records only after the cursor.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import logging
@@ -67,7 +68,7 @@ from ._evidence_check import FabricEvidenceChecker
 from ._lifecycle import LIFECYCLE_NAMESPACE
 from ._model import Block, EndorserTransaction, Transaction
 from ._msp import VerificationCache, certificate_der
-from ._verify import ChannelState, TransactionResult, check_block
+from ._verify import BlockResult, ChannelState, TransactionResult, check_block
 
 _log = logging.getLogger("vcgate.adapters.fabric")
 _VERSION = "1.0.0"
@@ -247,6 +248,10 @@ class FabricAdapter:
 
     # -- the SDK interface -----------------------------------------------------------------------------------
 
+    def published_mappings(self) -> tuple[CredentialMapping, ...]:
+        """Every mapping this instance translates with (the gateway stores them so replay can rebuild credentials)."""
+        return tuple({(r.mapping.id, r.mapping.digest): r.mapping for r in self.rules}.values())
+
     def describe(self) -> AdapterInfo:
         """Id, kind, ledger id (``fabric:`` + 16 hex of the genesis hash), channel and mappings."""
         return AdapterInfo(
@@ -286,6 +291,12 @@ class FabricAdapter:
     def evidence_checker(self) -> EvidenceChecker:
         """The offline checker of this adapter's evidence."""
         return FabricEvidenceChecker(self._cache)
+
+    @classmethod
+    def offline_evidence_checker(cls) -> EvidenceChecker:
+        """The same checker without a configuration (everything comes from the evidence and the anchor), for the
+        gateway's own evidence checks whoever runs the adapter."""
+        return FabricEvidenceChecker()
 
     def health(self) -> Health:
         """``ok`` when every peer answers QSCC GetChainInfo, ``degraded`` when some do, ``down`` when none."""
@@ -436,6 +447,7 @@ class FabricAdapter:
                 scan.config_in_force = (block.number, block.header.hash().hex())
             for tx, tx_result in zip(block.transactions, result.transactions, strict=True):
                 yield from self._tx_entries(block, tx, tx_result, state, scan, since)
+            result = self._without_unattested_lifecycle(block, result, state)
             scan.channel = state.advance(block, result)
             for tx, tx_result in zip(block.transactions, result.transactions, strict=True):
                 if (
@@ -553,6 +565,25 @@ class FabricAdapter:
                 _log.warning("not translating %s: %s", locator, exc)
                 continue
             yield cursor, record
+
+    def _without_unattested_lifecycle(self, block: Block, result: BlockResult, state: ChannelState) -> BlockResult:
+        """``result`` with ``_lifecycle`` transactions that record no code and lack k-org attestation marked
+        NOT_RECORDED, so the replay never takes a chaincode definition (an endorsement policy) from them."""
+        changed = False
+        out = []
+        for tx, tx_result in zip(block.transactions, result.transactions, strict=True):
+            content = tx.content
+            if (
+                tx_result.validation_code is None
+                and tx_result.status == "verified"
+                and isinstance(content, EndorserTransaction)
+                and any(ns.namespace == LIFECYCLE_NAMESPACE and ns.writes for a in content.actions for ns in a.rwsets)
+                and self._unrecorded_reason(tx, self._attestations(tx, state), state) is not None
+            ):
+                tx_result = dataclasses.replace(tx_result, validation_code=NOT_RECORDED)
+                changed = True
+            out.append(tx_result)
+        return dataclasses.replace(result, transactions=tuple(out)) if changed else result
 
     def _unrecorded_reason(self, tx: Transaction, attestations: tuple[bytes, ...], state: ChannelState) -> str | None:
         """Why a transaction with no recorded validation code does not count (``None``: peers attest VALID)."""

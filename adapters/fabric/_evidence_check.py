@@ -46,9 +46,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from fabric_protos.common import common_pb2
-from google.protobuf.message import DecodeError
-
 from vcgate.adapters.sdk import Check, CheckStatus, EvidenceResult, LedgerEvidence, format_datetime
 from vcgate.adapters.sdk._records import raw_from_evidence
 from vcgate.canonical_schema import Check as FabricCheck
@@ -62,7 +59,7 @@ from ._evidence import NOT_RECORDED, FabricProof
 from ._lifecycle import LIFECYCLE_NAMESPACE, definitions_from_writes, merge_definitions
 from ._model import Block, EndorserTransaction
 from ._msp import VerificationCache, certificate_der
-from ._verify import ChannelState, FabricAnchorError, check_block, check_transaction
+from ._verify import ChannelState, FabricAnchorError, check_block, check_transaction, signed_last_config
 
 _log = logging.getLogger("vcgate.adapters.fabric")
 
@@ -396,19 +393,9 @@ class FabricEvidenceChecker:
                 "fabric.block", _problem("fabric.block_inclusion", "transaction not in the named block", problem)
             )
             return
-        # Only the block-level checks: the transaction itself is checked below from the envelope.
-        result = check_block(dataclasses.replace(block, transactions=()), state, self._cache)
-        signature = result.check("orderer_signature")
-        if signature.status != "passed":
-            run.checks["fabric.block"] = Check(
-                "fabric.block",
-                CheckStatus(signature.status) if signature.status != "not_applicable" else CheckStatus.ERROR,
-                (signature.problem,) if signature.problem else (),
-            )
-            return
         # The orderers sign which config block was in force (OrdererBlockMetadata.last_config, Fabric >= 1.4.2):
         # evidence that stops its config chain early (before a CA revocation, say) is caught here.
-        last_config = _signed_last_config(block)
+        last_config = signed_last_config(block)
         if last_config is not None and last_config != proof.config_block_number:
             run.failed(
                 "fabric.block",
@@ -419,6 +406,16 @@ class FabricEvidenceChecker:
                     f"chain ends at #{proof.config_block_number}",
                     "/proofMaterial/configBlockNumber",
                 ),
+            )
+            return
+        # Only the block-level checks: the transaction itself is checked below from the envelope.
+        result = check_block(dataclasses.replace(block, transactions=()), state, self._cache)
+        signature = result.check("orderer_signature")
+        if signature.status != "passed":
+            run.checks["fabric.block"] = Check(
+                "fabric.block",
+                CheckStatus(signature.status) if signature.status != "not_applicable" else CheckStatus.ERROR,
+                (signature.problem,) if signature.problem else (),
             )
             return
         run.passed("fabric.block", f"block #{block.number}: data hash, orderer signature, config in force")
@@ -584,17 +581,6 @@ def _endorsed_bytes(content: EndorserTransaction, proof: FabricProof) -> bytes |
                 if w.key == proof.name and not w.is_delete:
                     return w.value
     return None
-
-
-def _signed_last_config(block: Block) -> int | None:
-    """The last-config index inside the orderer-signed metadata value (``None`` when the block has none)."""
-    if not block.metadata.signature_value:
-        return None
-    try:
-        signed = common_pb2.OrdererBlockMetadata.FromString(block.metadata.signature_value)
-    except DecodeError:
-        return None
-    return int(signed.last_config.index) if signed.HasField("last_config") else None
 
 
 def _recorded_code(proof: FabricProof) -> str | None:

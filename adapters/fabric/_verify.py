@@ -42,6 +42,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from fabric_protos.common import common_pb2
+from google.protobuf.message import DecodeError
+
 from vcgate.canonical_schema import Check, Problem, VcgateError, overall_status
 
 from ._attest import Attestation, SignedPeerResponse, check_validation_attestation
@@ -469,7 +472,32 @@ def _check_orderer_signature(
                 f"block {block.number}: {len(signers)} valid orderer signer(s)",
             ),
         )
+    # The orderers signed which config block was in force; judged under another config (a config block between
+    # the anchor and this block was not given), the signatures prove nothing about the real channel state.
+    in_force = block.number if block.config is not None else state.config_block_number
+    signed_last = signed_last_config(block)
+    if signed_last is not None and signed_last != in_force:
+        return _error(
+            name,
+            _p(
+                "fabric.config_not_replayed",
+                "the block was ordered under another config block",
+                f"block {block.number} names config block #{signed_last} as in force; the replay is at "
+                f"#{state.config_block_number}: give every config block from the anchor on",
+            ),
+        )
     return _passed(name)
+
+
+def signed_last_config(block: Block) -> int | None:
+    """The last-config index inside the orderer-signed metadata value (Fabric >= 1.4.2), ``None`` when absent."""
+    if not block.metadata.signature_value:
+        return None
+    try:
+        signed = common_pb2.OrdererBlockMetadata.FromString(block.metadata.signature_value)
+    except DecodeError:
+        return None
+    return int(signed.last_config.index) if signed.HasField("last_config") else None
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -349,6 +349,10 @@ class PlainLedgerAdapter:
 
     # -- the adapter interface -------------------------------------------------------------------------------------
 
+    def published_mappings(self) -> tuple[CredentialMapping, ...]:
+        """Every mapping this instance translates with (the gateway stores them so replay can rebuild credentials)."""
+        return tuple({(m.id, m.digest): m for m in self._mappings.values()}.values())
+
     def describe(self) -> AdapterInfo:
         """This instance: id, kind ``plain``, ledger id ``plain:<fingerprint of the pinned key>``, mappings."""
         unique = {(m.id, m.digest): m.info() for m in self._mappings.values()}
@@ -439,6 +443,12 @@ class PlainLedgerAdapter:
     def evidence_checker(self) -> PlainLedgerEvidenceChecker:
         """The offline checker, remembering the checkpoints it verifies (fork detection across credentials)."""
         return PlainLedgerEvidenceChecker(self._store)
+
+    @classmethod
+    def offline_evidence_checker(cls) -> PlainLedgerEvidenceChecker:
+        """The checker without a configuration (no checkpoint memory), for the gateway's own evidence checks
+        whoever runs the adapter."""
+        return PlainLedgerEvidenceChecker()
 
     def health(self) -> Health:
         """``ok`` with the tree size when the ledger answers with a checkpoint the pinned key verifies."""

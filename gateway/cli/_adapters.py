@@ -525,3 +525,108 @@ def serve_adapter(
         ssl_certfile=str(ssl_certfile) if ssl_certfile is not None else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# add / status (the gateway store's registrations, what `vcgate sync` reads)
+
+_DbOption = Annotated[
+    str | None, typer.Option("--db", envvar="VCGATE_DATABASE_URL", help="Store database URL (default: SQLite file).")
+]
+
+
+@adapters_app.command("add")
+def add_adapter(
+    name: Annotated[str, typer.Argument(help="Entry-point name: ethereum, fabric, plain-ledger, remote…")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="Adapter configuration (YAML/JSON).")],
+    party: Annotated[str | None, typer.Option("--party", help="The registered party (id or DID) it reads for.")] = None,
+    registration: Annotated[
+        str | None, typer.Option("--as", help="Registration name (default: the configuration's id, else NAME).")
+    ] = None,
+    witness: Annotated[
+        str | None, typer.Option("--witness", help="The gateway's DID, to describe a witness-mode adapter.")
+    ] = None,
+    db: _DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the registration as JSON.")] = False,
+) -> None:
+    """Register an adapter in the gateway store for `vcgate sync`.
+
+    The adapter describes itself first (a remote one is asked over HTTP, and
+    refused when the gateway has no evidence checker for its ledger kind);
+    the mappings it publishes are stored with their digests for replay.
+    Re-adding a name re-configures it and keeps its cursor. Exit 1 refused,
+    2 the adapter could not describe itself, 64 usage.
+    """
+    from .._store import Store
+    from .._sync import SyncError, register
+
+    try:
+        settings = load_adapter_config(config)
+    except AdapterConfigError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    reg_name = registration or (settings.get("id") if isinstance(settings.get("id"), str) else None) or name
+    try:
+        store = Store.open(db)
+        result = register(store, reg_name, name, settings, party=party, witness=witness)
+    except AdapterNotFoundError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except (SyncError, AdapterConfigError, AdapterLoadError, InputError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    except VcgateError as exc:
+        _err.print(f"[red]error:[/red] adapter {name!r} could not describe itself: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    if as_json:
+        _print_json(result)
+        return
+    info = result["adapter"]
+    _out.print(
+        f"registered {reg_name}: {name} ({info['kind']}, {info['ledgerId']})"
+        + (f" for {result['party']}" if result["party"] else "")
+        + f"; {len(result['publishedMappings'])} mappings stored; run `vcgate sync`"
+    )
+
+
+@adapters_app.command("status")
+def adapters_status(
+    db: _DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Registered adapters: cursor, last sync pass, ledger reads and quarantined records.
+
+    Exit 0 when nothing is quarantined and no last pass failed, else 1.
+    """
+    from .._store import Store
+    from .._sync import status
+
+    try:
+        rows = status(Store.open(db))
+    except VcgateError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    unhealthy = any(r["quarantine"] or (r["lastSync"] or {}).get("errors") for r in rows)
+    if as_json:
+        _print_json({"adapters": rows})
+    else:
+        table = Table("adapter", "kind", "ledger", "party", "last sync", "stored", "quarantined", "errors")
+        for r in rows:
+            last = r["lastSync"] or {}
+            table.add_row(
+                r["name"],
+                r["kind"] or r["plugin"],
+                r["ledgerId"] or "",
+                r["party"] or "",
+                last.get("at", "never"),
+                str(last.get("stored", "")),
+                str(len(r["quarantine"])),
+                "; ".join(last.get("errors", ())),
+            )
+        _out.print(table)
+        for r in rows:
+            for q in r["quarantine"]:
+                _err.print(f"[yellow]{r['name']}[/yellow] {q['locator']}: {q['code']}: {q['reason']}")
+        if not rows:
+            _out.print("no adapters registered (`vcgate adapters add NAME --config FILE`)")
+    raise typer.Exit(EXIT_INVALID if unhealthy else EXIT_OK)

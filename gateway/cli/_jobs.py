@@ -188,12 +188,26 @@ def sync_command(
     db: DbOption = None,
     follow: Annotated[bool, typer.Option("--follow", help="Keep syncing every --interval seconds.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes with --follow.")] = 10.0,
-    witness_key: Annotated[Path | None, typer.Option(help="Gateway key that signs witness-mode translations.")] = None,
+    witness_key: Annotated[
+        Path | None,
+        typer.Option(help="Gateway key that signs witness-mode translations (its DID is the adapters' witness)."),
+    ] = None,
     policy: PolicyOption = None,
     checkers: CheckersOption = None,
+    retry_quarantined: Annotated[
+        bool, typer.Option("--retry-quarantined", help="Try quarantined records again first (after a fix).")
+    ] = False,
+    adapter: Annotated[
+        list[str] | None, typer.Option("--adapter", "-a", help="Sync only this registered adapter (repeatable).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Pull new records from every registered adapter, verify and store them (idempotent)."""
+    """Pull new records from every registered adapter, verify and store them (idempotent).
+
+    A record that cannot be translated, mapped or signed is quarantined with its reason and the pass moves on
+    (`vcgate adapters status` lists them; --retry-quarantined tries them again). Exit 0 when everything was
+    stored, 1 when anything was quarantined (or is still) or an adapter's ledger failed, 64 usage.
+    """
     store = _store(db)
     key = None
     if witness_key is not None:
@@ -203,23 +217,50 @@ def sync_command(
             _usage(str(exc))
     pol = _policy(policy)
     extra = dict(_load_factory(checkers)()) if checkers else None
+    known = {r.name for r in store.adapters()}
+    unknown = sorted(set(adapter or ()) - known)
+    if unknown:
+        _usage(f"no registered adapter {', '.join(unknown)}; `vcgate adapters status` lists them")
     while True:
-        report = sync(store, now=datetime.now(UTC), witness_key=key, policy=pol, checkers=extra)
+        report = sync(
+            store,
+            now=datetime.now(UTC),
+            witness_key=key,
+            policy=pol,
+            checkers=extra,
+            retry_quarantined=retry_quarantined,
+            only=adapter or None,
+        )
         if as_json:
             _print_json(report.to_json())
         else:
-            for name, counts in report.adapters.items():
-                errors = "; ".join(counts["errors"])
-                out.print(
-                    f"{name}: stored {counts['stored']}, unchanged {counts['unchanged']}, revocations "
-                    f"{counts['revocations']}, unsigned {counts['unsigned']}"
-                    + (f", errors: {errors}" if errors else "")
-                )
-            if not report.adapters:
-                out.print("no adapters registered (`vcgate adapters register`)")
+            _print_sync(report.to_json())
         if not follow:
             break
+        retry_quarantined = False
         time.sleep(interval)
+    raise typer.Exit(EXIT_INVALID if report.failed else 0)
+
+
+def _print_sync(report: dict[str, Any]) -> None:
+    for name, counts in report["adapters"].items():
+        out.print(
+            f"{name}: stored {counts.get('stored', 0)}, unchanged {counts.get('unchanged', 0)}, revocations "
+            f"{counts.get('revocations', 0)}, quarantined {counts.get('quarantined', 0)}, released "
+            f"{counts.get('released', 0)}, in quarantine {counts.get('inQuarantine', 0)}"
+        )
+        for q in counts.get("quarantine", ()):
+            err.print(f"  [yellow]quarantined[/yellow] {q['locator']}: {q['code']}: {q['reason']}")
+        for e in counts.get("errors", ()):
+            err.print(f"  [red]error:[/red] {e}")
+    if not report["adapters"]:
+        out.print("no adapters registered (`vcgate adapters add`)")
+        return
+    s = report["summary"]
+    out.print(
+        f"summary: stored {s['stored']}, quarantined {s['quarantined']} (in quarantine {s['inQuarantine']}), "
+        f"errors {s['errors']}" + ("" if s["ok"] else " — see `vcgate adapters status`")
+    )
 
 
 # -- verify-entry ----------------------------------------------------------------------------------------------

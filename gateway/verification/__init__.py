@@ -3,3 +3,6 @@
 Store, jobs, API and CLI are its callers (ARCHITECTURE.md, "Verification pipeline"); the public names are
 re-exported from :mod:`vcgate.gateway`.
 """
+
+# The RDFC fast path (and pyoxigraph) is imported with the package, not inside the first verification.
+from . import _rdfc_fast  # noqa: F401

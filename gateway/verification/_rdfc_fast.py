@@ -30,16 +30,20 @@ vector, the benchmark corpora and hypothesis-generated documents.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from threading import Lock
 from typing import Any, Literal
 
 import pyoxigraph as ox
 from pyld import jsonld
+from pyld.__about__ import __version__ as pyld_version
 from pyld.nquads import escape as _pyld_escape
 
 from ._canonical import (
@@ -50,7 +54,7 @@ from ._canonical import (
     undefined_type_value,
 )
 
-__all__ = ["FastPathStats", "fast_rdfc", "fast_stats"]
+__all__ = ["FastPathStats", "dump_shapes", "fast_rdfc", "fast_stats", "load_shapes"]
 
 _NONCE = secrets.token_hex(6)
 _PREFIX = f"urn:vcgate-slot:{_NONCE}:"
@@ -75,13 +79,18 @@ class _RefusedError(Exception):
 
 
 class _Tag:
+    """A node-kind marker inside shape keys; compared by identity, so no JSON value can equal it."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
         self.name = name
 
+    def __reduce__(self) -> str:
+        return self.name  # pickled as a reference to the module-level singleton of that name
 
-_OBJECT, _ARRAY, _STR, _INT, _CONTEXT, _VALUE = (_Tag(n) for n in ("object", "array", "str", "int", "ctx", "value"))
+
+_OBJECT, _ARRAY, _STR, _INT, _VALUE = (_Tag(n) for n in ("_OBJECT", "_ARRAY", "_STR", "_INT", "_VALUE"))
 _INT_LIMIT = 10**21
 
 
@@ -98,9 +107,9 @@ def _by_value(value: Any) -> Any:
                 return (_ARRAY, *(_by_value(v) for v in value))
         return tuple(value)
     if value is None or cls is bool:
-        return (_VALUE, cls, value)
+        return (_VALUE, cls.__name__, value)
     if cls is int or cls is float:
-        return (_VALUE, cls, repr(value))
+        return (_VALUE, cls.__name__, repr(value))
     if cls is dict:
         if any(k.__class__ is not str for k in value):
             raise _RefusedError
@@ -185,6 +194,61 @@ _LITERAL_SLOT, _IRI_SLOT = 1, 2
 
 
 @dataclass(frozen=True, slots=True)
+class _IriRule:
+    """PyLD's ``_expand_iri(ctx, value, base, vocab)`` (no local context) for one active context, where it does not
+    depend on the base IRI - read off pyld.jsonld.JsonLdProcessor._expand_iri, step by step:
+
+    a keyword or keyword-like value (both start with "@") is not decided here; with ``vocab`` a term gives its
+    IRI (a null term is not decided); a value with a colon after its first character: prefix "_" (a blank node) is
+    not decided, a suffix starting "//" is the value itself, a prefix term gives its IRI plus the suffix, an
+    absolute IRI is itself; then with ``vocab`` and a context ``@vocab``, that plus the value. Everything else
+    (relative IRIs, resolved against the base) is not decided: the caller asks PyLD, or falls back to it.
+    """
+
+    vocab: bool
+    vocab_iri: str | None  # the context's @vocab (only used when vocab)
+    prefixes: Mapping[str, str]  # prefix terms (mapping with _prefix true) -> their IRI
+    terms: Mapping[str, str | None]  # every term -> its IRI, when vocab (else empty)
+
+    @classmethod
+    def of(cls, active_ctx: Any, vocab: bool) -> _IriRule:
+        mappings = active_ctx["mappings"]
+        prefixes = {k: m["@id"] for k, m in mappings.items() if m and m.get("_prefix")}
+        terms = {k: (m["@id"] if m else None) for k, m in mappings.items()} if vocab else {}
+        vocab_iri = active_ctx.get("@vocab") if vocab else None
+        return cls(vocab, vocab_iri if isinstance(vocab_iri, str) else None, _intern(prefixes), _intern(terms))
+
+    def expand(self, value: str) -> str | None:
+        if value[:1] == "@":
+            return None
+        if self.vocab and value in self.terms:
+            return self.terms[value]
+        colon = value.find(":")
+        if colon > 0:
+            prefix = value[:colon]
+            if prefix == "_":
+                return None
+            if value.startswith("//", colon + 1):
+                return value
+            iri = self.prefixes.get(prefix)
+            if iri is not None:
+                return iri + value[colon + 1 :]
+            if _ABSOLUTE_IRI.match(value):
+                return value
+        if self.vocab and self.vocab_iri is not None:
+            return self.vocab_iri + value
+        return None
+
+
+_INTERNED: dict[Any, Any] = {}
+
+
+def _intern(mapping: dict[str, Any]) -> Mapping[str, Any]:
+    # one copy of each distinct term map (a Traceability context has hundreds of terms, shared by many slots)
+    return _INTERNED.setdefault(frozenset(mapping.items()), mapping)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
 class _Template:
     """One shape compiled: the dataset as a %-format with a slot per value, and how to render each slot."""
 
@@ -193,7 +257,9 @@ class _Template:
     quad_count: int
     str_literals: tuple[int, ...]  # slots holding a string written verbatim (escaped) into a literal
     int_literals: tuple[int, ...]  # slots holding an integer written as str(int) into a literal
-    iris: tuple[tuple[int, tuple[tuple[Any, Any, bool], ...]], ...]  # IRI slots with PyLD's recorded expansions
+    # IRI slots: (slot, the rules of PyLD's recorded expansions, the expansions themselves - None when the template
+    # was loaded from a file rather than compiled in this process)
+    iris: tuple[tuple[int, tuple[_IriRule, ...], tuple[tuple[Any, Any, bool], ...] | None], ...]
     # rdf:JSON literal j (slot len(values) + j): the path of its value, and whether it is `_plain_json`
     json_paths: tuple[tuple[tuple[Any, ...], bool], ...]
     constant_terms: tuple[str, ...]  # undefined terms that do not depend on values
@@ -327,7 +393,11 @@ def _compile(document: Any, slot_count: int, loader: Any) -> _Template:
         quads,
         tuple(i for i in range(slot_count) if kinds[i] == _LITERAL_SLOT and slot_types[i] is str),
         tuple(i for i in range(slot_count) if kinds[i] == _LITERAL_SLOT and slot_types[i] is int),
-        tuple((i, tuple(watch[f"{_PREFIX}{i}"])) for i in range(slot_count) if kinds[i] == _IRI_SLOT),
+        tuple(
+            (i, tuple(_IriRule.of(c, v) for c, b, v in watch[f"{_PREFIX}{i}"]), tuple(watch[f"{_PREFIX}{i}"]))
+            for i in range(slot_count)
+            if kinds[i] == _IRI_SLOT
+        ),
         tuple(json_paths),
         tuple(constant_terms),
     )
@@ -402,13 +472,20 @@ def _render(
     for i in template.int_literals:
         rendered[i] = str(int(values[i]))
     terms = list(template.constant_terms)
-    for i, expansions in template.iris:
-        iri = None
-        for ctx, base, vocab in expansions:
-            got = _EXPANDER._expand_iri(ctx, values[i], base, vocab)
-            if iri is not None and got != iri:
-                return None
-            iri = got
+    for i, rules, expansions in template.iris:
+        value = values[i]
+        iri: Any = rules[0].expand(value)
+        for rule in rules[1:]:
+            if rule.expand(value) != iri:
+                iri = None
+        if iri is None:
+            if expansions is None:
+                return None  # a loaded template has no PyLD context to decide with
+            for ctx, base, vocab in expansions:
+                got = _EXPANDER._expand_iri(ctx, value, base, vocab)
+                if iri is not None and got != iri:
+                    return None
+                iri = got
         if iri.__class__ is not str or iri.startswith("_:") or not _ABSOLUTE_IRI.match(iri) or _BAD_IRI.search(iri):
             return None
         if iri.startswith(ISSUER_DEPENDENT):
@@ -475,11 +552,18 @@ def fast_rdfc(
     """``rdfc(document)`` by the compiled path, or ``None`` when it cannot be shown equal to PyLD's answer."""
     values: list[Any] = []
     try:
-        key = (id(loader), _walk(document, values))
+        key = (0 if loader is None else id(loader), _walk(document, values))
         template = _TEMPLATES.get(key, _MISSING)  # (hashes the key: a non-JSON value raises TypeError here)
     except (_RefusedError, TypeError, RecursionError):
         _STATS.fell_back += 1
         return None
+    if template is _MISSING and key[0] == 0:
+        if not _PACKAGED_LOADED:
+            _load_packaged_shapes()
+        template = _saved_template(key[1])
+        if template is not _MISSING:
+            with _LOCK:
+                _TEMPLATES[key] = template
     if template is _MISSING:
         template = _compile_checked(document, len(values), loader, hash_algorithm)
         with _LOCK:
@@ -524,3 +608,118 @@ def _compile_checked(document: Any, slot_count: int, loader: Any, hash_algorithm
         return None
     _STATS.compiled += 1
     return template
+
+
+# --- compiled shapes saved to / loaded from JSON (the precompiled set shipped with the package) ------------------
+
+_SHAPES_FORMAT = 4
+_SHAPES_FILE = "rdfc_shapes.txt"  # package data (pyproject: *.txt)
+_TAGS = {t.name: t for t in (_OBJECT, _ARRAY, _STR, _INT, _VALUE)}
+
+
+def _shapes_digest() -> str:
+    # what a compiled shape depends on besides the document: the pinned contexts (their index lists each file's
+    # sha256), PyLD, pyoxigraph and this module's format. A file with another digest is ignored.
+    index = resources.files("vcgate.canonical_schema").joinpath("contexts", "index.json").read_bytes()
+    versions = f"{_SHAPES_FORMAT}|{pyld_version}|{ox.__version__}|".encode()
+    return hashlib.sha256(versions + index).hexdigest()
+
+
+def _encode(x: Any, sets: dict[int, tuple[int, Mapping[str, Any]]]) -> Any:
+    if isinstance(x, _Tag):
+        return {"tag": x.name}
+    if x.__class__ is tuple:
+        return [_encode(v, sets) for v in x]
+    if isinstance(x, _IriRule):
+        maps = [sets.setdefault(id(m), (len(sets), m))[0] for m in (x.prefixes, x.terms)]  # interned: by identity
+        return {"rule": [x.vocab, x.vocab_iri, *maps]}
+    if isinstance(x, _Template):
+        iris = tuple((i, rules, None) for i, rules, _ in x.iris)  # PyLD contexts stay in this process
+        fields = (x.text, x.order, x.quad_count, x.str_literals, x.int_literals, iris, x.json_paths, x.constant_terms)
+        return {"template": _encode(fields, sets)}
+    if x is None or x.__class__ in (str, int, bool):
+        return x
+    raise TypeError(f"cannot save {type(x).__name__} in a compiled shape")
+
+
+def _decode(x: Any, sets: list[Mapping[str, Any]]) -> Any:
+    if x.__class__ is list:
+        return tuple(_decode(v, sets) for v in x)
+    if x.__class__ is dict:
+        ((kind, v),) = x.items()
+        if kind == "tag":
+            return _TAGS[v]
+        if kind == "rule":
+            return _IriRule(bool(v[0]), v[1], sets[v[2]], sets[v[3]])
+        if kind == "template":
+            return _Template(*_decode(v, sets))
+        raise ValueError(f"unknown entry {kind!r} in a compiled-shapes file")
+    return x
+
+
+def _key_digest(shape: Any) -> str:
+    text = json.dumps(_encode(shape, {}), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def dump_shapes() -> str:
+    """The shapes compiled so far for the default (pinned-context) loader, as text for :func:`load_shapes`.
+
+    A JSON header line (digest, shared term maps), then one line per shape: the digest of its key, a tab, the
+    template as JSON. Loading indexes the lines; a template is parsed only when a document of its shape turns up.
+    """
+    sets: dict[int, tuple[int, Mapping[str, Any]]] = {}
+    with _LOCK:
+        entries = sorted(
+            (_key_digest(key[1]), json.dumps(_encode(t, sets), ensure_ascii=False, separators=(",", ":")))
+            for key, t in _TEMPLATES.items()
+            if key[0] == 0
+        )
+    maps = [m for _, m in sorted(sets.values(), key=lambda e: e[0])]
+    header = json.dumps({"digest": _shapes_digest(), "maps": maps}, ensure_ascii=False, separators=(",", ":"))
+    return "\n".join([header, *(f"{digest}\t{template}" for digest, template in entries)]) + "\n"
+
+
+def load_shapes(text: str) -> int:
+    """Make the shapes in :func:`dump_shapes` output available; returns how many (0 for another digest).
+
+    A loaded shape carries no PyLD context: documents whose IRI values its rules cannot decide fall back to PyLD.
+    """
+    header, _, body = text.partition("\n")
+    data = json.loads(header)
+    if data.get("digest") != _shapes_digest():
+        return 0
+    maps = [_intern(m) for m in data["maps"]]
+    count = 0
+    with _LOCK:
+        for line in body.split("\n"):
+            digest, tab, template = line.partition("\t")
+            if tab:
+                _SAVED[digest] = (template, maps)
+                count += 1
+    return count
+
+
+def _saved_template(shape: Any) -> Any:
+    # a loaded (not yet decoded) template for this shape, or _MISSING
+    if not _SAVED:
+        return _MISSING
+    hit = _SAVED.get(_key_digest(shape))
+    if hit is None:
+        return _MISSING
+    return _decode(json.loads(hit[0]), hit[1])
+
+
+def _load_packaged_shapes() -> None:
+    # once per process, before the first compile: the shapes precompiled at build time (scripts/build_rdfc_shapes.py)
+    global _PACKAGED_LOADED
+    _PACKAGED_LOADED = True
+    packaged = resources.files(__package__).joinpath(_SHAPES_FILE)
+    if packaged.is_file():
+        # a damaged file costs only speed: every shape is then compiled as if it were absent
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            load_shapes(packaged.read_text(encoding="utf-8"))
+
+
+_SAVED: dict[str, tuple[str, list[Mapping[str, Any]]]] = {}
+_PACKAGED_LOADED = False

@@ -152,3 +152,28 @@ def test_the_anchor_links_to_the_next_block(fixtures: Path, network: TestNetwork
     (block,) = json.loads(bad.stdout)
     assert block["checks"]["previous_hash"] == "failed"
     assert block["problems"][0]["code"] == "fabric.previous_hash_mismatch"
+
+
+def test_skipping_a_config_block_leaves_the_block_undecided(fixtures: Path) -> None:
+    # Real fabric-samples blocks: #1 and #2 are config updates, #3 was ordered under #2 (the orderers sign that).
+    # Judged under the genesis config alone it must not count as verified.
+    folder = fixtures / "bcverifier-asset-transfer-basic-2.4.7"
+    genesis = str(folder / "bcv_basic_block_0.block")
+    skipped = runner.invoke(
+        app, ["fabric", "verify-block", str(folder / "bcv_basic_block_3.block"), "--config", genesis, "--json"]
+    )
+    assert skipped.exit_code == 2, skipped.output
+    (block,) = json.loads(skipped.stdout)
+    assert block["checks"]["orderer_signature"] == "error"
+    assert block["problems"][0]["code"] == "fabric.config_not_replayed"
+    replayed = runner.invoke(
+        app,
+        [
+            "fabric",
+            "verify-block",
+            *(str(folder / f"bcv_basic_block_{n}.block") for n in (1, 2, 3)),
+            "--config",
+            genesis,
+        ],
+    )
+    assert replayed.exit_code == 0, replayed.output

@@ -107,22 +107,24 @@ def test_without_enough_attesting_organisations_nothing_counts(
         adapter.close()  # type: ignore[attr-defined]
         assert records == []
         assert [(s.block, s.tx_index) for s in adapter.skipped] == [(2, 0), (3, 0), (3, 1)]
-        assert all("no validation code recorded" in s.reason for s in adapter.skipped[:2])
+        # Not even the _lifecycle commit of block 1 counted: without its definition no policy can be met.
+        assert all("fabric.chaincode_definition_unknown" in s.reason for s in adapter.skipped)
 
 
 # -- the real own-network fixture: the same channel read from the orderer and from the peer ------------------------
 
 
-def _fixture_adapter(side: str) -> FabricAdapter:
+def _fixture_adapter(side: str, files: list[Path] | None = None) -> FabricAdapter:
     folder = FIXTURES / "own-network" / side
     count = len(list(folder.glob("mychannel_block_*.block")))
     genesis = decode_block((folder / "mychannel_block_0.block").read_bytes())
+    files = files or [folder / f"mychannel_block_{n}.block" for n in range(count)]
     adapter = load_adapter("fabric").create(
         {
             "configDir": str(HERE),
             "channel": "mychannel",
             "genesisBlockHash": genesis.header.hash().hex(),
-            "blockFiles": [str(folder / f"mychannel_block_{n}.block") for n in range(count)],
+            "blockFiles": [str(f) for f in files],
             "mappings": [{"mapping": "mappings/ledger-record.yaml", "chaincode": "records", "keys": "rec-*"}],
             "witness": "did:web:cbp.example",
         }
@@ -137,6 +139,17 @@ def test_real_orderer_blockfiles_yield_no_credentials() -> None:
     (skipped,) = from_orderer.skipped
     assert skipped.block == 3
     assert skipped.tx_id == "b33f7d886a9571c5819edeee10ec6c1d0d1d5491874b49a1de83e6f5c081623c"
+    # The chaincode definition (block 2, no code recorded either) was not replayed, so no policy can be met.
+    assert "fabric.chaincode_definition_unknown" in skipped.reason
+    # The peer's blocks 0-2 (codes recorded) and the orderer's copy of block 3 (none): the record's own code is
+    # what is missing now.
+    peer, orderer = FIXTURES / "own-network" / "from-peer", FIXTURES / "own-network" / "from-orderer"
+    mixed = _fixture_adapter(
+        "from-peer", [*(peer / f"mychannel_block_{n}.block" for n in range(3)), orderer / "mychannel_block_3.block"]
+    )
+    assert [r for page in mixed.records() for r in page.records] == []
+    (skipped,) = mixed.skipped
+    assert skipped.block == 3
     assert "no validation code recorded" in skipped.reason
     # The peer's copy of the same channel records VALID and yields the record.
     from_peer = _fixture_adapter("from-peer")

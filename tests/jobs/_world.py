@@ -321,14 +321,14 @@ class World:
         raw["trust"] = {
             "anchors": {
                 self.log_key.ledger_id: {"kind": "plain", "logKey": self.log_key.verifier.to_vkey()},
-                "fabric:0123456789abcdef": {"kind": "fabric", "genesisBlockHash": "00" * 32},
+                "corda:0123456789abcdef": {"kind": "corda", "notaryKey": "00" * 32},
             },
             "roots_of_authority": {"gtin_ownership": ["gs1"], "ipr_ownership": ["cbp"]},
             "issuer_permissions": {
                 "GS1IdentificationKeyLicenseCredential": ["gs1"],
                 "GS1CompanyPrefixLicenseCredential": ["gs1"],
             },
-            "required_evidence": {"IntellectualPropertyRightsLicenseCredential": ["plain", "fabric"]},
+            "required_evidence": {"IntellectualPropertyRightsLicenseCredential": ["plain", "fabric", "corda"]},
             "witness_mode": {"accept": False, "witnesses": []},
             "freshness": {"status": 7 * 86400, "revocation": 7 * 86400, "revocation_per_ledger": {}},
             "territory": "US",
@@ -351,7 +351,7 @@ class World:
             store.put_revocation(r)
         assert self.ledger is not None
         store.observe(self.log_key.ledger_id, at=observed_at, height=self.ledger.tree_size())
-        store.observe("fabric:0123456789abcdef", at=observed_at, height=10)
+        store.observe("corda:0123456789abcdef", at=observed_at, height=10)
 
 
 def _ts(t: datetime) -> str:
@@ -559,8 +559,8 @@ def build_world(tmp: Path) -> tuple[World, dict[str, dict[str, Any]]]:
     invoice_record("INV-NOANCHOR", g, 500)
     row("no_anchor", g, "INV-NOANCHOR")
 
-    # Missing adapter: a licence whose evidence is from a Fabric ledger the policy anchors, but no Fabric adapter
-    # (evidence checker) is installed.
+    # Missing adapter: a licence whose evidence is from a ledger the policy anchors, but no adapter of its kind
+    # (evidence checker) is installed (the gateway checks every built-in kind itself, so the kind is a foreign one).
     g = chain(20009, no_licence=True)
     ipr_doc = next(
         c for c in w.credentials.values() if c["credentialSubject"].get("recordationNumber") == f"TMK 23-{g[-6:]}"
@@ -573,8 +573,8 @@ def build_world(tmp: Path) -> tuple[World, dict[str, dict[str, Any]]]:
     subject["extendsCredential"] = ipr_doc["id"]
     subject["recordationNumber"] = ipr_doc["credentialSubject"]["recordationNumber"]
     fabric_source = SourceRecord(
-        ledger_id="fabric:0123456789abcdef",
-        ledger_kind="fabric",
+        ledger_id="corda:0123456789abcdef",
+        ledger_kind="corda",
         locator="tx:" + "ab" * 32,
         raw={"issuer": a["acme"].did, "validFrom": "2024-01-01T00:00:00Z", "subject": subject},
         native_signer={"kind": "plain-ledger-key", "publicKeyMultibase": a["acme"].key.public.to_multibase()},

@@ -272,3 +272,98 @@ def test_equal_node_ids_fall_back_and_still_match() -> None:
 def test_plain_json_encoding_equals_pyld_c14n(value: Any) -> None:
     if _plain_json(value):
         assert _JSON_ENCODER.encode(value) == jsonld.canonicalize(value).decode("utf-8")  # c14n, what PyLD uses
+
+
+# --- compiled shapes saved and loaded; the context-free IRI rule ------------------------------------------------
+
+
+def _invoice() -> dict[str, Any]:
+    return json.loads((ROOT / "benchmarks" / "data" / "commercial-invoice.unsigned.json").read_text())
+
+
+def test_saved_shapes_reload_and_give_pyld_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcgate.gateway.verification import _rdfc_fast
+
+    doc = _invoice()
+    rdfc(doc)
+    saved = _rdfc_fast.dump_shapes()
+    monkeypatch.setattr(_rdfc_fast, "_TEMPLATES", {})
+    monkeypatch.setattr(_rdfc_fast, "_SAVED", {})
+    monkeypatch.setattr(_rdfc_fast, "_PACKAGED_LOADED", True)
+    assert _rdfc_fast.load_shapes(saved) >= 1
+    compiled = fast_stats().compiled
+    other = json.loads(json.dumps(doc).replace("Maxi Acero", "Otro Nombre").replace("did:web:", "did:web:x"))
+    assert_same(other)
+    assert fast_stats().compiled == compiled  # answered from the loaded shape, nothing compiled
+
+
+def test_shapes_saved_under_other_contexts_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcgate.gateway.verification import _rdfc_fast
+
+    rdfc(_invoice())
+    header, _, body = _rdfc_fast.dump_shapes().partition("\n")
+    stale = json.dumps({**json.loads(header), "digest": "0" * 64}) + "\n" + body
+    monkeypatch.setattr(_rdfc_fast, "_SAVED", {})
+    assert _rdfc_fast.load_shapes(stale) == 0
+    assert _rdfc_fast._SAVED == {}
+
+
+def test_shipped_shapes_load_when_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shipped file is used only while its digest matches (stale after a context/PyLD/pyoxigraph change: then
+    # it is ignored, costing only first-use speed, until scripts/build_rdfc_shapes.py is run again)
+    from vcgate.gateway.verification import _rdfc_fast
+
+    shipped = (ROOT / "gateway" / "verification" / "rdfc_shapes.txt").read_text(encoding="utf-8")
+    monkeypatch.setattr(_rdfc_fast, "_SAVED", {})
+    current = json.loads(shipped.partition("\n")[0])["digest"] == _rdfc_fast._shapes_digest()
+    assert (_rdfc_fast.load_shapes(shipped) > 0) == current
+
+
+_IRI_VALUES = st.one_of(
+    _ORDINARY_IRIS,
+    _ANY_IRIS,
+    st.sampled_from(["assertionMethod", "authentication", "name", "schema:", "schema://x", "a:", ":x", "@id"]),
+    _ANY_TEXT,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_IRI_VALUES, st.booleans())
+def test_iri_rule_agrees_with_pyld_expand_iri(value: str, vocab: bool) -> None:
+    # for the active contexts a credential and its proof configuration meet, wherever the rule decides
+    from vcgate.gateway.verification import _rdfc_fast
+
+    contexts = _recorded_contexts()
+    for ctx in contexts:
+        rule = _rdfc_fast._IriRule.of(ctx, vocab)
+        decided = rule.expand(value)
+        if decided is not None:
+            assert decided == _rdfc_fast._EXPANDER._expand_iri(ctx, value, "", vocab)
+
+
+_CONTEXTS: list[Any] = []
+
+
+def _recorded_contexts() -> list[Any]:
+    from vcgate.gateway.verification import _rdfc_fast
+
+    if not _CONTEXTS:
+        doc = {**_invoice(), "proof": None}
+        del doc["proof"]
+        watch: dict[str, list[Any]] = {"urn:probe": []}
+        doc["credentialSubject"]["buyer"]["id"] = "urn:probe"
+        _rdfc_fast._expand(doc, None, watch)
+        config = {"@context": doc["@context"], "type": "DataIntegrityProof", "proofPurpose": "urn:probe"}
+        _rdfc_fast._expand(config, None, watch)
+        _CONTEXTS.extend(c for c, _, _ in watch["urn:probe"])
+    assert len(_CONTEXTS) >= 2
+    return _CONTEXTS
+
+
+def test_iri_rule_decides_the_usual_values() -> None:
+    from vcgate.gateway.verification import _rdfc_fast
+
+    rules = [_rdfc_fast._IriRule.of(ctx, vocab) for ctx in _recorded_contexts() for vocab in (False, True)]
+    assert all(r.expand("did:web:a.example") == "did:web:a.example" for r in rules)
+    assert any(r.expand("assertionMethod") == "https://w3id.org/security#assertionMethod" for r in rules)
+    assert all(r.expand("relative/path") is None for r in rules if not r.vocab)

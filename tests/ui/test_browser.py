@@ -180,3 +180,39 @@ def test_parties_and_adapters_for_an_admin(tab: Tab) -> None:
     assert "Quarantined records" in tab.page.inner_text("main")
     tab.shot("adapters")
     _no_axe_violations(tab)
+
+
+def test_an_admin_registers_a_party_from_the_page(tab: Tab) -> None:
+    from vcgate.gateway import KeyPair
+
+    tab.login("admin")
+    tab.go("/ui/parties")
+    tab.page.fill("#party", "{not json")
+    tab.page.click("text=Save party")
+    assert "not JSON" in tab.page.locator("[role=alert]").inner_text()
+    assert tab.page.input_value("#party") == "{not json"  # the draft is kept for correction
+    # The refused form's 400 answer is the one console message the browser logs for it.
+    assert [e for e in tab.errors if "status of 400" in e] == tab.errors
+    tab.errors.clear()
+    document = {
+        "id": "ui-broker",
+        "did": KeyPair.generate("ed25519").controller,
+        "names": ["UI Customs Brokerage"],
+        "identifiers": [{"scheme": "filer-code", "value": "UIB"}],
+    }
+    tab.page.fill("#party", json.dumps(document))
+    tab.page.click("text=Save party")
+    tab.page.wait_for_url("**/ui/parties")
+    row = tab.page.locator("tr", has_text="ui-broker").inner_text()
+    assert "UI Customs Brokerage" in row
+    assert "filer-code UIB" in row
+
+
+def test_an_analyst_cannot_register_a_party(tab: Tab) -> None:
+    tab.login("analyst")
+    tab.go("/ui/parties")
+    assert tab.page.locator("#party").count() == 0
+    token = tab.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = tab.page.request.post(tab.site.url + "/ui/parties", form={"csrf_token": token, "party": "{}"})
+    assert refused.status == 403
+    assert "may not manage parties" in refused.text()

@@ -4,6 +4,9 @@ role, so a person can open the entry pages the demo just verified."""
 from __future__ import annotations
 
 import secrets
+import signal
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,12 +54,31 @@ def demo_site(run_dir: Path, port: int) -> DemoSite:
     return DemoSite(app, url, accounts)
 
 
-def serve_forever(site: DemoSite, port: int, say: Callable[[str], None]) -> None:
-    """Serve on 127.0.0.1 until Ctrl-C / SIGTERM (uvicorn's own signal handling)."""
+def serve_forever(site: DemoSite, port: int, say: Callable[[str], None]) -> bool:
+    """Serve on 127.0.0.1 until Ctrl-C or SIGTERM; returns whether the server ran (False: it could not start, e.g.
+    the port is taken). uvicorn runs in a thread so this function, not uvicorn, owns the signals: the command then
+    ends normally (exit 0) instead of re-raising the signal."""
     import uvicorn
 
-    say(f"serving the pages at {site.url}/ui/ — Ctrl-C stops the server")
-    uvicorn.run(site.app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _s, _f: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    thread = threading.Thread(target=server.run, name="vcgate-demo-pages", daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            time.sleep(0.05)
+        if not server.started:
+            return False
+        say(f"serving the pages at {site.url}/ui/ — Ctrl-C stops the server")
+        while thread.is_alive() and not stop.wait(0.5):
+            pass
+        return True
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 __all__ = ["DEFAULT_PORT", "DemoSite", "demo_site", "serve_forever"]
