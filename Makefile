@@ -4,7 +4,8 @@
 # constraints.txt, and run every tool from $(VENV)/bin, so they work on an externally managed system Python (PEP 668).
 PYTHON ?= $(shell bash scripts/find-python.sh)
 VENV ?= .venv
-BIN := $(VENV)/bin
+# Absolute: scripts (typecheck.sh) run tools from other directories.
+BIN := $(abspath $(VENV))/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_INSTALL := $(PIP) install --quiet -c constraints.txt
 
