@@ -19,11 +19,11 @@ $(BIN)/python:
 
 # Stamps keep repeated runs quick; they are redone when pyproject.toml or constraints.txt change.
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP_INSTALL) -e ".[ethereum,fabric,postgres]"
+	$(PIP_INSTALL) -e ".[ethereum,fabric,postgres,cluster]"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP_INSTALL) -e ".[ethereum,fabric,postgres,dev]"
+	$(PIP_INSTALL) -e ".[ethereum,fabric,postgres,cluster,dev]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 #: ``verified``: the verifier accepts it. ``invalid``: it must be rejected (an invalid verdict, or a 4xx answer).
 #: ``proof-valid``: its proof must verify; the verdict may still be invalid for a reason other than the proof
 #: (the W3C vectors' issuer does not control their key, which a verifier that binds issuer to key reports).
-Expectation = Literal["verified", "invalid", "proof-valid"]
+#: ``unanchored``: its proof verifies but its ledger evidence reaches no pinned anchor: never verified (undecided, or
+#: invalid where a party registry refuses the unproven ledger signer); a VC-API endpoint answers 503 or 400.
+Expectation = Literal["verified", "invalid", "proof-valid", "unanchored"]
 
 #: Problem codes that say the proof itself failed (vcgate's codes; see docs/conformance.md).
 PROOF_FAILURE_CODES = frozenset(
@@ -73,7 +75,7 @@ class VectorCase:
         """HTTP statuses a VC-API verify endpoint may answer: 200 for accepted, 400 (or as listed) for invalid."""
         if self.http_statuses:
             return self.http_statuses
-        return (200,) if self.expect == "verified" else (400,)
+        return {"verified": (200,), "unanchored": (400, 503)}.get(self.expect, (400,))
 
 
 def _vector_file(name: str) -> bytes:
@@ -139,6 +141,12 @@ def judge(vector: VectorCase, outcome: VerifyOutcome) -> str | None:
             return f"the proof must verify ({vector.reason}); got {said}"
         if outcome.verdict == "invalid" and not outcome.codes:
             return f"the vector was rejected without saying why (no problem codes): {said}"
+        return None
+    if vector.expect == "unanchored":
+        if outcome.verdict == "verified" or outcome.proof_verified is False or outcome.codes & PROOF_FAILURE_CODES:
+            return f"the proof must verify and the credential must not ({vector.reason}), got {said}"
+        if vector.codes and outcome.codes and not set(vector.codes) & outcome.codes:
+            return f"not verified, but not for the stated reason: expected one of {list(vector.codes)}, got {said}"
         return None
     if outcome.verdict != "invalid":
         return f"must be rejected as invalid ({vector.reason}), got {said}"

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
         Reason,
         Step,
         credential_identifiers,
-        decide_entry,
         entry_from_credential,
         normalize_gtin,
         parse_entry,
@@ -118,6 +117,7 @@ if TYPE_CHECKING:
         issuer_id,
         parse_json_strictly,
     )
+    from .workflows._decide import decide_entry
 else:
     # Names are imported from their submodules on first use (see canonical_schema/_lazy.py).
     from vcgate.canonical_schema._lazy import lazy_exports

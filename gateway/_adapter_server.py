@@ -341,26 +341,11 @@ def create_adapter_app(
                 )
             limit = int(text)
 
-        def read() -> tuple[tuple[SourceRecord, ...], Cursor | None]:
-            pages: Iterator[Any] = iter(adapter.records(since))
-            collected: list[SourceRecord] = []
-            cursor: Cursor | None = None
-            try:
-                for page in pages:
-                    if collected and limit is not None and len(collected) + len(page.records) > limit:
-                        break
-                    collected.extend(page.records)
-                    cursor = page.next_cursor
-                    if limit is None or len(collected) >= limit:
-                        break
-            finally:
-                close = getattr(pages, "close", None)
-                if callable(close):
-                    close()
-            return tuple(collected), cursor if collected else None
+        def read() -> dict[str, Any]:
+            return _read_pages(adapter, since, limit)
 
         try:
-            found, cursor = await call(read)
+            answer = await call(read)
         except (InputError, TypeError) as exc:
             if since is None:
                 if isinstance(exc, VcgateError):
@@ -376,7 +361,7 @@ def create_adapter_app(
             ) from None
         except VcgateError as exc:
             raise ledger_failure(exc) from None
-        return _json_response(page_to_json(found, cursor))
+        return _json_response(answer)
 
     @app.get("/v1/records/{locator:path}")
     @guarded
@@ -592,3 +577,44 @@ def build_adapter_service(
     )
     signing = f", signing as {issuer.issuer} ({issuer.suite})" if issuer is not None else ""
     return app, f"adapter {name!r} ({info.ledger_id}), remote adapter protocol {PROTOCOL_VERSION}{signing}"
+
+
+def _read_pages(adapter: Any, since: Cursor | None, limit: int | None) -> dict[str, Any]:
+    """One ``/v1/records`` answer: whole adapter pages after ``since`` (one, or as many as fit in ``limit``).
+
+    Empty pages move the cursor and are passed on (an empty block window); a rewind (a reorg) is answered alone, as
+    its own page; ``end`` is true only when the adapter's stream ran out.
+    """
+    pages: Iterator[Any] = iter(adapter.records(since))
+    collected: list[SourceRecord] = []
+    cursor: Cursor | None = None
+    end = True
+    try:
+        for page in pages:
+            keep_through = getattr(page, "keep_through", None)
+            if isinstance(keep_through, int):
+                if cursor is not None:
+                    end = False  # answer what came before; the next request meets the rewind again
+                    break
+                abandoned = getattr(page, "abandoned", None)
+                return page_to_json(
+                    (),
+                    page.next_cursor,
+                    keep_through=keep_through,
+                    abandoned=abandoned if isinstance(abandoned, Cursor) else page.next_cursor,
+                )
+            if not page.records and since is not None and not page.next_cursor > since:
+                continue  # an empty page that moves nowhere says nothing (the client would refuse it)
+            if collected and limit is not None and len(collected) + len(page.records) > limit:
+                end = False
+                break
+            collected.extend(page.records)
+            cursor = page.next_cursor
+            if limit is None or len(collected) >= limit:
+                end = False
+                break
+    finally:
+        close = getattr(pages, "close", None)
+        if callable(close):
+            close()
+    return page_to_json(tuple(collected), cursor, end=end)

@@ -13,11 +13,13 @@ generation) and decides each entry with the pure linking code.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import importlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +30,7 @@ from vcgate.adapters.sdk import (
     apply_mapping,
     load_adapter,
 )
-from vcgate.canonical_schema import VcgateError
+from vcgate.canonical_schema import Check, VcgateError
 
 from ._links import (
     REFUSING_CODES,
@@ -39,7 +41,6 @@ from ._links import (
     EntryError,
     EntryRow,
     EntryVerdict,
-    decide_entry,
     entry_from_credential,
     follow_keys,
     lookup_keys,
@@ -49,6 +50,7 @@ from ._links import (
 from ._store import Store, StoreStatusListFetcher
 from .verification._dids import DidResolver
 from .verification._keys import KeyPair
+from .verification._ledger import LedgerStages
 from .verification._pipeline import CredentialPipeline, PipelineResult
 from .verification._policy import Policy
 from .verification._proofs import sign
@@ -115,6 +117,79 @@ def adapter_checkers(store: Store) -> dict[str, EvidenceChecker]:
     return out
 
 
+def store_ledger_stages(
+    store: Store, trust: TrustPolicy, *, checkers: Mapping[str, EvidenceChecker] | None = None
+) -> LedgerStages:
+    """Stages 3–7 over a snapshot of ``store``: its parties, published mappings, ledger revocations and
+    observations, raw records, and the evidence checkers of the registered adapters (``checkers`` added on top)."""
+    all_checkers = adapter_checkers(store)
+    all_checkers.update(checkers or {})
+    return LedgerStages(
+        trust,
+        store.parties(),
+        all_checkers,
+        store.mappings(),
+        store.revocations().get,
+        store.observations(),
+        store.raw_record,
+    )
+
+
+class StoreLedgerStages:
+    """Stages 3–7 over ``store``, re-read whenever the store's generation changes (a long-running API process sees
+    new parties, mappings, revocations and ledger reads without a restart)."""
+
+    def __init__(
+        self, store: Store, trust: TrustPolicy, *, checkers: Mapping[str, EvidenceChecker] | None = None
+    ) -> None:
+        self.store = store
+        self.trust = trust
+        self.checkers = dict(checkers or {})
+        self._lock = threading.Lock()
+        self._cached: tuple[int, LedgerStages] | None = None
+
+    def current(self) -> LedgerStages:
+        """The stages over the store as it is now."""
+        generation = self.store.generation()
+        with self._lock:
+            if self._cached is not None and self._cached[0] == generation:
+                return self._cached[1]
+        stages = store_ledger_stages(self.store, self.trust, checkers=self.checkers)
+        with self._lock:
+            self._cached = (generation, stages)
+        return stages
+
+    def run(
+        self, doc: Mapping[str, Any], issuer: str | None, *, checked_at: datetime
+    ) -> tuple[str | None, list[Check]]:
+        """Stages 3–7 on ``doc`` over the current snapshot (see :meth:`LedgerStages.run`)."""
+        return self.current().run(doc, issuer, checked_at=checked_at)
+
+
+def store_verifier(
+    store: Store,
+    policy: Policy,
+    *,
+    checked_at: datetime,
+    resolver: DidResolver | None = None,
+    checkers: Mapping[str, EvidenceChecker] | None = None,
+    ledger: LedgerStages | None = None,
+) -> Verifier:
+    """The one verifier with ``store`` as its provider: status lists the store keeps (fresh as of ``checked_at`` by
+    the policy's bound) and the ledger stages of :func:`store_ledger_stages`. What jobs, ``vcgate verify --db`` and
+    the API's verify endpoint run."""
+    trust = TrustPolicy.from_policy(policy)
+    fetcher = StoreStatusListFetcher(
+        store.documents(), checked_at=checked_at, max_age_seconds=trust.status_freshness.total_seconds()
+    )
+    return Verifier(
+        policy,
+        resolver or DidResolver.offline(),
+        status_checker=StatusListChecker(fetcher),
+        ledger=ledger if ledger is not None else store_ledger_stages(store, trust, checkers=checkers),
+    )
+
+
 class VerificationEnvironment:
     """A store snapshot plus the pipeline: verifies entries (:meth:`verify`) with memoised credential results."""
 
@@ -134,26 +209,24 @@ class VerificationEnvironment:
         self.checked_at = checked_at
         self.use_cache = use_cache
         self.generation = store.generation()
-        self.parties = store.parties()
-        revocations = store.revocations()
-        documents = store.documents()
-        fetcher = StoreStatusListFetcher(
-            documents, checked_at=checked_at, max_age_seconds=self.trust.status_freshness.total_seconds()
-        )
-        verifier = Verifier(policy, resolver or DidResolver.offline(), status_checker=StatusListChecker(fetcher))
-        all_checkers = adapter_checkers(store)
-        all_checkers.update(checkers or {})
+        stages = store_ledger_stages(store, self.trust, checkers=checkers)
+        self.verifier = store_verifier(store, policy, checked_at=checked_at, resolver=resolver, ledger=stages)
+        self.parties = store.parties() if stages.parties is None else stages.parties
         self.pipeline = CredentialPipeline(
-            verifier,
+            self.verifier,
             self.trust,
             self.parties,
-            checkers=all_checkers,
-            mappings=store.mappings(),
-            revocations=revocations.get,
-            observations=store.observations(),
-            raw_records=store.raw_record,
+            checkers=stages.checkers,
+            mappings=stages.mappings,
+            revocations=stages.revocations,
+            observations=stages.observations,
+            raw_records=stages.raw_records,
         )
         self._views: dict[tuple[str, str], CredentialView] = {}
+        from .workflows._catalog import builtin_workflow
+
+        #: The workflow that judges entries (docs/workflows.md): the shipped ``ipr`` for IPR entry rows.
+        self.workflow = builtin_workflow("ipr")
         # Invoice claims are fixed when a job is created; a worker loads each invoice's claims once.
         self._claims: dict[str, list[dict[str, Any]]] = {}
         self._books: dict[str, ClaimBook] = {}
@@ -232,6 +305,10 @@ class VerificationEnvironment:
             for c in self.store.claims(missing):
                 self._claims[c["invoice_number"]].append(c)
             self._books = {}
+        from .workflows._decide import decide_entry, session
+
+        # One workflow session per graph: typed views and the workflow's index are built once for the chunk.
+        run = session(self.workflow, graph, self.parties, self.trust)
         return [
             decide_entry(
                 e,
@@ -240,6 +317,7 @@ class VerificationEnvironment:
                 self.trust,
                 checked_at=self.checked_at,
                 prior_claims=self._book(e.invoice_number).prior(e) if e.invoice_number else {},
+                run=run,
             )
             for e in entries
         ]
@@ -287,7 +365,8 @@ def _verify_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if _WORKER_ENV is None:  # pragma: no cover - the initializer always ran
         raise JobError("worker has no verification environment")
     entries = [Entry.from_json(e) for e in chunk]
-    return [v.to_json() for v in _WORKER_ENV.verify(entries)]
+    # Stored with each step's timing (pages show it); the verdict itself is deterministic.
+    return [v.to_json(timings=True) for v in _WORKER_ENV.verify(entries)]
 
 
 class InlineExecutor:
@@ -307,7 +386,7 @@ class InlineExecutor:
         if env is None:
             raise JobError("InlineExecutor.start() was not called")
         for chunk in chunks:
-            yield [v.to_json() for v in env.verify([Entry.from_json(e) for e in chunk])]
+            yield [v.to_json(timings=True) for v in env.verify([Entry.from_json(e) for e in chunk])]
 
     def close(self) -> None:
         """Nothing to release."""
@@ -363,6 +442,9 @@ class JobSummary:
     done: int
     verdicts: Mapping[str, int] = field(default_factory=dict)
     verified_now: int = 0
+    cluster: Mapping[str, str] | None = None
+    workers: Sequence[Mapping[str, Any]] = ()
+    failed_tasks: Sequence[Mapping[str, str]] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``vcgate jobs status --json``."""
@@ -375,6 +457,9 @@ class JobSummary:
             "done": self.done,
             "verdicts": dict(self.verdicts),
             "verifiedNow": self.verified_now,
+            "cluster": dict(self.cluster) if self.cluster else None,
+            "workers": [dict(w) for w in self.workers],
+            "failedTasks": [dict(f) for f in self.failed_tasks],
         }
 
 
@@ -454,6 +539,9 @@ def job_status(store: Store, job_id: str) -> JobSummary:
     verdicts: dict[str, int] = {}
     for r in results.values():
         verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    from ._cluster_store import ClusterStore
+
+    tasks = ClusterStore(store.db)
     return JobSummary(
         job_id=job_id,
         state=job["state"],
@@ -462,6 +550,9 @@ def job_status(store: Store, job_id: str) -> JobSummary:
         malformed=sum(1 for r in rows if r["problem"]),
         done=len(results),
         verdicts=verdicts,
+        cluster=tasks.cluster(job_id),
+        workers=tasks.throughput(job_id),
+        failed_tasks=tasks.failures(job_id),
     )
 
 
@@ -502,29 +593,47 @@ def run_job(
         )
         ex = executor or (LocalProcessExecutor() if len(chunks) > 1 else InlineExecutor())
         ex.start(spec)
+        _note_cluster(store, job_id, ex)
         try:
             count = len(done)
             for results in ex.run(chunks):
                 # One transaction per chunk: a kill loses at most the chunks in flight, which the next run redoes.
-                store.put_results(results, job["policy_digest"], checked_at)
+                # A distributed executor's workers store their results themselves (the same idempotent write).
+                if not getattr(ex, "writes_results", False):
+                    store.put_results(results, job["policy_digest"], checked_at)
+                _record_tasks(store, job_id, ex)
                 verified_now += len(results)
                 count += len(results)
                 if progress:
                     progress(count, total)
         finally:
+            _record_tasks(store, job_id, ex)
             ex.close()
     store.finish_job(job_id)
     summary = job_status(store, job_id)
-    return JobSummary(
-        summary.job_id,
-        summary.state,
-        summary.rows,
-        summary.entries,
-        summary.malformed,
-        summary.done,
-        summary.verdicts,
-        verified_now,
-    )
+    return dataclasses.replace(summary, verified_now=verified_now)
+
+
+def _note_cluster(store: Store, job_id: str, executor: Executor) -> None:
+    """Remember the cluster a job runs on (scheduler and dashboard), for ``jobs status`` and the API."""
+    address = getattr(executor, "address", None)
+    dashboard = getattr(executor, "dashboard", None)
+    if address is not None or dashboard is not None:
+        from ._cluster_store import ClusterStore
+
+        ClusterStore(store.db).set_cluster(job_id, str(address or "local"), str(dashboard or ""))
+
+
+def _record_tasks(store: Store, job_id: str, executor: Executor) -> None:
+    """Store the task records a distributed executor gathered (per-worker throughput, failed chunks)."""
+    drain = getattr(executor, "drain_task_records", None)
+    if drain is None:
+        return
+    records = drain()
+    if records:
+        from ._cluster_store import ClusterStore
+
+        ClusterStore(store.db).put_tasks([r.to_row(job_id) for r in records])
 
 
 def job_results(store: Store, job_id: str) -> dict[str, Any]:

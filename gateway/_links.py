@@ -1,15 +1,12 @@
-"""Linking and verdicts (ARCHITECTURE.md, "Linking and verdicts"): pure functions over verified credential views.
+"""Entries, the credential index and graph, and verdict records (ARCHITECTURE.md, "Linking and verdicts").
 
-For each line of an import entry the chain is walked: importer of record → GTIN → brand owner (GS1 licence from a
-root of authority) → IPR credential (from a root of authority) → licence (licensor = IPR owner, licensee =
-manufacturer, product and territory covered, valid at the entry date by ledger time, not revoked) → the invoice the
-entry references (issued by the seller = licensee, buyer = importer, the GTIN listed, quantities reconciled across
-entries). Each step records its status, the reason code, the policy clause or linking rule that decided it, the
-credential and evidence ids behind it and the ledger heights seen.
-
-Verdicts: ``not_authorized`` when a step failed, else ``undetermined`` when a step could not be decided (missing
-adapter, no anchor, stale ledger: an *error* reason), else ``authorized``. Nothing here does I/O: the caller builds
-the :class:`CredentialGraph` (verified :class:`CredentialView` s) and passes parties, trust policy and instants.
+What a verdict is judged over and what it says: entry rows parsed into :class:`Entry` (JSON Lines, CSV, or an entry
+credential), every identifier a credential can be found by (:func:`credential_identifiers`), the verified
+:class:`CredentialView` s of a :class:`CredentialGraph`, the claim book that reconciles quantities across entries,
+and the :class:`Step` / :class:`LineVerdict` / :class:`EntryVerdict` records reports render. The decisions themselves
+are workflows (``gateway/workflows/``: ``ipr.yaml`` walks GTIN → GS1 → IPR → licence → invoice → importer; the engine
+runs it). Verdicts: ``not_authorized`` when a step failed, else ``undetermined`` when a step could not be decided,
+else ``authorized`` (:func:`combine`). Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -21,8 +18,8 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -31,13 +28,6 @@ import rfc8785
 
 from vcgate.canonical_schema import InputError, OverallStatus, Problem
 
-from ._parties import PartyRegistry
-from .verification._trust import (
-    CLAUSE_GTIN_ROOTS,
-    CLAUSE_IPR_ROOTS,
-    CLAUSE_TERRITORY,
-    TrustPolicy,
-)
 from .verification._verify import parse_json_strictly
 
 Verdict = Literal["authorized", "not_authorized", "undetermined"]
@@ -51,25 +41,9 @@ LICENCE = "IntellectualPropertyRightsLicenseCredential"
 INVOICE = "CommercialInvoiceCredential"
 ENTRY_TYPES = ("CBP3461EntryCredential", "EntryNumberCredential")
 
-#: Linking rules cited by verdicts when no policy clause decided (docs/trust-policy.md, "Rules").
+#: The rule a passing choice and an authorized line cite (docs/workflows.md; the rest are in the workflow files).
 RULE_CHAIN = "rule:chain-complete"
 RULE_CREDENTIAL = "rule:credential-verified"
-RULE_IMPORTER = "rule:importer.registered"
-RULE_MANUFACTURER = "rule:manufacturer.registered"
-RULE_IPR_OWNER = "rule:ipr.owner-is-brand-owner"
-RULE_LICENSOR = "rule:licence.licensor-is-ipr-owner"
-RULE_LICENCE_ISSUER = "rule:licence.issued-by-ipr-owner"
-RULE_LICENCE_IPR = "rule:licence.extends-ipr"
-RULE_LICENSEE = "rule:licence.licensee-is-manufacturer"
-RULE_LICENCE_VALID = "rule:licence.valid-at-entry-date"
-RULE_VALID = "rule:credential.valid-at-entry-date"
-RULE_INVOICE = "rule:invoice.referenced"
-RULE_INVOICE_ISSUER = "rule:invoice.issued-by-seller"
-RULE_SELLER = "rule:invoice.seller-is-licensee"
-RULE_BUYER = "rule:invoice.buyer-is-importer"
-RULE_INVOICE_GTIN = "rule:invoice.lists-gtin"
-RULE_QUANTITY = "rule:invoice.quantity-not-exceeded"
-RULE_ENTRY = "rule:entry.credential-verified"
 
 #: Reason codes whose kind is ``error`` (the line becomes ``undetermined``), documented in docs/jobs.md.
 ERROR_CODES = frozenset(
@@ -769,9 +743,10 @@ class Step:
     #: How long the step took (µs); measured, reported, never part of a verdict.
     duration_us: int = field(default=0, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        out = {
+    def to_json(self, *, timings: bool = False) -> dict[str, Any]:
+        """JSON form; ``timings`` adds ``durationUs`` (measured, so two runs differ; verdict JSON is deterministic
+        without it)."""
+        out: dict[str, Any] = {
             "step": self.name,
             "status": self.status,
             "code": self.code,
@@ -780,10 +755,11 @@ class Step:
             "credentials": list(self.credentials),
             "evidence": list(self.evidence),
             "ledgerHeights": dict(self.ledger_heights),
-            "durationUs": self.duration_us,
         }
         if self.rule:
             out["rule"] = self.rule
+        if timings:
+            out["durationUs"] = self.duration_us
         return out
 
 
@@ -837,8 +813,8 @@ class LineVerdict:
                 out[k] = max(out.get(k, h), h)
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON form (a ``VerificationReport`` line plus the chain)."""
+    def to_json(self, *, timings: bool = False) -> dict[str, Any]:
+        """JSON form (a ``VerificationReport`` line plus the chain); ``timings`` adds each step's ``durationUs``."""
         return {
             "line": self.line,
             "gtin": self.gtin,
@@ -850,7 +826,7 @@ class LineVerdict:
             "evidence": list(self.evidence),
             "ledgerHeights": self.ledger_heights,
             "reasonDetails": [r.to_json() for r in self.reasons],
-            "steps": [s.to_json() for s in self.steps],
+            "steps": [s.to_json(timings=timings) for s in self.steps],
         }
 
 
@@ -886,8 +862,8 @@ class EntryVerdict:
                 out[k] = max(out.get(k, h), h)
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON form: what jobs store and reports render."""
+    def to_json(self, *, timings: bool = False) -> dict[str, Any]:
+        """JSON form: what jobs store and reports render; ``timings`` adds each step's ``durationUs``."""
         return {
             "entryKey": self.entry_key,
             "entryNumber": self.entry_number,
@@ -903,7 +879,7 @@ class EntryVerdict:
                 if self.workflow
                 else {}
             ),
-            "lines": [ln.to_json() for ln in self.lines],
+            "lines": [ln.to_json(timings=timings) for ln in self.lines],
             "credentials": [c.to_json() for c in self.credentials],
         }
 
@@ -969,493 +945,3 @@ def combine(verdicts: Iterable[Verdict]) -> Verdict:
     if "undetermined" in vs:
         return "undetermined"
     return "authorized"
-
-
-# A semantic check of one candidate: (code, clause, detail) when it fails.
-Failure = tuple[str, str, str]
-Predicate = Callable[[CredentialView], Failure | None]
-
-
-def _refs(views: Iterable[CredentialView]) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, int]]:
-    ids: list[str] = []
-    ev: list[str] = []
-    heights: dict[str, int] = {}
-    for v in views:
-        ids.append(v.id)
-        for e in v.evidence:
-            ev.append(e.id)
-            heights[e.ledger_id] = max(heights.get(e.ledger_id, e.ledger_height), e.ledger_height)
-    return tuple(dict.fromkeys(ids)), tuple(dict.fromkeys(ev)), heights
-
-
-def _order(v: CredentialView) -> tuple[str, str]:
-    # Prefer the most recently recorded credential, then the id: deterministic whatever the store order.
-    t = v.ledger_time
-    return ("" if t is None else _ts(t)), v.id
-
-
-def _choose(
-    name: str,
-    candidates: Sequence[CredentialView],
-    predicates: Sequence[Predicate],
-    *,
-    missing: Failure,
-) -> tuple[Step, CredentialView | None]:
-    """Pick the candidate that satisfies every predicate and is verified.
-
-    When none does: a candidate whose content would satisfy but that is ``error`` makes the step ``error`` (it
-    might be the good one); else one whose content would satisfy but that is ``invalid`` decides with its
-    credential failure (forged proof, tampered evidence, revoked); else the verified candidate closest to passing
-    decides with its first semantic failure.
-    """
-    ordered = sorted(candidates, key=_order, reverse=True)
-    if not ordered:
-        code, clause, detail = missing
-        return Step(name, "failed", code, clause, detail), None
-    failures = {v.id: [f for p in predicates if (f := p(v)) is not None] for v in ordered}
-    for v in ordered:
-        if v.status == "verified" and not failures[v.id]:
-            ids, ev, hs = _refs([v])
-            return Step(name, "passed", "OK", RULE_CREDENTIAL, "", ids, ev, hs), v
-    for wanted in ("error", "invalid"):
-        for v in ordered:
-            if v.status == wanted and not failures[v.id]:
-                ids, ev, hs = _refs([v])
-                code = v.failure or ("CREDENTIAL_UNDECIDED" if wanted == "error" else "CREDENTIAL_INVALID")
-                status: StepStatus = "error" if code in ERROR_CODES else "failed"
-                clause = _failure_clause(v)
-                return Step(name, status, code, clause, v.failure_detail, ids, ev, hs), v
-    best = min(
-        (v for v in ordered if v.status == "verified"),
-        key=lambda v: len(failures[v.id]),
-        default=None,
-    )
-    if best is None:
-        best = min(ordered, key=lambda v: len(failures[v.id]))
-        if best.status != "verified" and best.failure:
-            ids, ev, hs = _refs([best])
-            st: StepStatus = "error" if best.failure in ERROR_CODES else "failed"
-            return Step(name, st, best.failure, _failure_clause(best), best.failure_detail, ids, ev, hs), best
-    code, clause, detail = failures[best.id][0]
-    ids, ev, hs = _refs([best])
-    return Step(name, "failed", code, clause, detail, ids, ev, hs), None
-
-
-def _failure_clause(v: CredentialView) -> str:
-    # The clause behind a credential-level failure: the trust clause for anchor/permission problems, else the rule
-    # that every credential in the chain must verify.
-    if v.failure in ("EVIDENCE_UNANCHORED",):
-        return "trust.anchors"
-    if v.failure in ("LEDGER_STALE", "LEDGER_UNREACHABLE"):
-        return "trust.freshness.revocation"
-    if v.failure in ("STATUS_UNDECIDED",):
-        return "trust.freshness.status"
-    if v.failure in ("ISSUER_NOT_PERMITTED",):
-        return "trust.issuer_permissions"
-    if v.failure in ("EVIDENCE_KIND_NOT_ACCEPTED",):
-        return "trust.required_evidence"
-    if v.failure in ("WITNESS_NOT_ACCEPTED",):
-        return "trust.witness_mode"
-    return RULE_CREDENTIAL
-
-
-@dataclass(frozen=True)
-class _Parties:
-    registry: PartyRegistry
-
-    def of_did(self, did: str | None) -> str | None:
-        # A registered party's id; an unregistered DID stands for itself (compared by equality only).
-        if not did:
-            return None
-        p = self.registry.party_for_did(did)
-        return p.id if p else did.split("#", 1)[0]
-
-    def claimant_is(self, importer: str | None, buyer: str | None) -> bool:
-        """Whether a claim by ``importer`` (importer-of-record number or DID) counts against ``buyer``'s invoice.
-
-        A claim recorded without an importer counts (the conservative reading of claims stored before jobs_0002).
-        """
-        if importer is None:
-            return True
-        party = (
-            self.of_did(importer) if importer.startswith("did:") else self.of_identifier("importer-of-record", importer)
-        )
-        return party is not None and party == buyer
-
-    def of_identifier(self, scheme: str, value: str | None) -> str | None:
-        p = self.registry.party_for_identifier(scheme, value)
-        return p.id if p else None
-
-
-def _valid_at(view: CredentialView, at: datetime, what: str, rule: str) -> Failure | None:
-    start, end = view.valid_window()
-    recorded = view.ledger_time
-    if recorded is not None and recorded > at:
-        # Judged by ledger time: a record written after the entry date cannot have authorized it (no backdating).
-        return (
-            f"{what}_NOT_YET_VALID",
-            rule,
-            f"recorded on the ledger at {_ts(recorded)}, after the entry date {_ts(at)}",
-        )
-    if start is not None and at < start:
-        return f"{what}_NOT_YET_VALID", rule, f"valid from {_ts(start)}, after the entry date {_ts(at)}"
-    if end is not None and at >= end:
-        return f"{what}_EXPIRED", rule, f"valid until {_ts(end)}, before the entry date {_ts(at)}"
-    return None
-
-
-def _licence_term(view: CredentialView, at: datetime) -> Failure | None:
-    term = view.subject.get("licenseTerm")
-    if not isinstance(term, Mapping):
-        return None
-    start, end = _dt(term.get("termStart")), _dt(term.get("termEnd"))
-    if start is not None and at < start:
-        return "LICENCE_NOT_YET_VALID", RULE_LICENCE_VALID, f"licence term starts {_ts(start)}"
-    if end is not None and at >= end:
-        return "LICENCE_EXPIRED", RULE_LICENCE_VALID, f"licence term ended {_ts(end)}"
-    return None
-
-
-def _gtins_of_licence(view: CredentialView) -> set[str]:
-    out: set[str] = set()
-    s = view.subject
-    products = list(s.get("licensedProducts") or [])
-    if isinstance(s.get("intellectualPropertyRightsProduct"), Mapping):
-        products.append(s["intellectualPropertyRightsProduct"])
-    for p in products:
-        if isinstance(p, Mapping):
-            try:
-                out.add(normalize_gtin(p.get("gtin")))
-            except EntryError:
-                continue
-    return out
-
-
-def _invoice_count(view: CredentialView, gtin: str) -> int:
-    total = 0
-    for item in view.subject.get("itemsShipped") or []:
-        if not isinstance(item, Mapping) or not isinstance(item.get("product"), Mapping):
-            continue
-        try:
-            if normalize_gtin(item["product"].get("gtin")) != gtin:
-                continue
-        except EntryError:
-            continue
-        count = item.get("itemCount")
-        if isinstance(count, int) and not isinstance(count, bool):
-            total += count
-    return total
-
-
-def decide_entry(
-    entry: Entry,
-    graph: CredentialGraph,
-    parties: PartyRegistry,
-    trust: TrustPolicy,
-    *,
-    checked_at: datetime,
-    prior_claims: PriorClaims | None = None,
-) -> EntryVerdict:
-    """The verdict on ``entry``. Pure: everything it needs is an argument.
-
-    ``prior_claims`` maps (invoice number, GTIN) to the units other entries claimed from that invoice before this
-    one (ordered by entry date, then entry number; docs/jobs.md), by claiming importer: an invoice never covers more
-    units than it lists, and only claims by its buyer count (an entry whose importer is not the buyer is refused at
-    the invoice step and consumes nothing).
-    """
-    at = entry.entry_date
-    ps = _Parties(parties)
-    claims = {key: dict(by_importer) for key, by_importer in (prior_claims or {}).items()}
-
-    # Entry-level steps shared by every line.
-    shared: list[Step] = []
-    if entry.credential_id is not None:
-        ev = graph.get(entry.credential_id)
-        if ev is None:
-            shared.append(Step("entry", "error", "CREDENTIAL_UNDECIDED", RULE_ENTRY, "entry credential not loaded"))
-        else:
-            step, _ = _choose("entry", [ev], [], missing=("ENTRY_MISSING", RULE_ENTRY, ""))
-            shared.append(step)
-    importer = ps.of_identifier("importer-of-record", entry.importer_number) if entry.importer_number else None
-    if entry.importer_number is not None and importer is None:
-        shared.append(
-            Step(
-                "importer",
-                "failed",
-                "IMPORTER_UNKNOWN",
-                RULE_IMPORTER,
-                f"no registered party has importer-of-record number {entry.importer_number}",
-            )
-        )
-    elif entry.importer_did is not None and importer is not None and ps.of_did(entry.importer_did) != importer:
-        shared.append(
-            Step(
-                "importer",
-                "failed",
-                "IMPORTER_MISMATCH",
-                RULE_IMPORTER,
-                f"importer {entry.importer_did} is not the holder of importer number {entry.importer_number}",
-            )
-        )
-    else:
-        if importer is None:
-            importer = ps.of_did(entry.importer_did)
-        shared.append(Step("importer", "passed", "OK", RULE_IMPORTER, f"party {importer}"))
-
-    invoice_candidates: list[CredentialView] = []
-    if entry.invoice_id is not None and graph.get(entry.invoice_id) is not None:
-        invoice_candidates = [graph.views[entry.invoice_id]]
-    elif entry.invoice_number is not None:
-        invoice_candidates = [v for v in graph.find("invoice-number", entry.invoice_number) if INVOICE in v.types]
-
-    lines = [
-        _decide_line(ln, entry, graph, ps, trust, at, importer, invoice_candidates, shared, claims)
-        for ln in entry.lines
-    ]
-    used_ids = {c for ln in lines for c in ln.credentials}
-    used = {c: graph.views[c] for c in used_ids if c in graph.views}
-    return EntryVerdict(
-        entry_key=entry.key,
-        entry_number=entry.entry_number,
-        verdict=combine(ln.verdict for ln in lines),
-        lines=tuple(lines),
-        policy=trust.policy_name,
-        policy_digest=trust.policy_digest,
-        effective_at=at,
-        checked_at=checked_at,
-        credentials=tuple(used[k] for k in sorted(used)),
-    )
-
-
-def _decide_line(
-    line: EntryLine,
-    entry: Entry,
-    graph: CredentialGraph,
-    ps: _Parties,
-    trust: TrustPolicy,
-    at: datetime,
-    importer: str | None,
-    invoice_candidates: list[CredentialView],
-    shared: list[Step],
-    claims: dict[tuple[str, str], dict[str | None, int]],
-) -> LineVerdict:
-    steps = list(shared)
-    gtin = line.gtin
-
-    # 1. GTIN -> brand owner, from a GS1 licence issued by a root of authority for GTIN ownership.
-    gs1 = [v for v in graph.find("gtin", gtin) if GS1_KEY in v.types]
-    gs1 += [v for p in gtin_prefixes(gtin) for v in graph.find("gs1-prefix", p) if GS1_PREFIX in v.types]
-
-    def gs1_root(v: CredentialView) -> Failure | None:
-        if trust.is_gtin_authority(v.effective_issuer, v.issuer):
-            return None
-        return (
-            "GTIN_OWNER_NOT_AUTHORITATIVE",
-            CLAUSE_GTIN_ROOTS,
-            f"{v.effective_issuer or v.issuer} is not a root of authority for GTIN ownership",
-        )
-
-    step, gs1_view = _choose(
-        "gtin_owner",
-        gs1,
-        [gs1_root, lambda v: _valid_at(v, at, "GTIN_LICENCE", RULE_VALID)],
-        missing=("GTIN_UNKNOWN", CLAUSE_GTIN_ROOTS, f"no GS1 licence covers GTIN {gtin}"),
-    )
-    brand_owner = ps.of_did(_id_of(gs1_view.subject.get("id"))) if gs1_view and step.status == "passed" else None
-    steps.append(step)
-
-    # 2. IPR credential for the product from a root of authority for IPR ownership.
-    iprs = {v.id: v for v in graph.find("gtin", gtin) if IPR in v.types}
-
-    def ipr_root(v: CredentialView) -> Failure | None:
-        if trust.is_ipr_authority(v.effective_issuer, v.issuer):
-            return None
-        return (
-            "IPR_OWNER_NOT_AUTHORITATIVE",
-            CLAUSE_IPR_ROOTS,
-            f"ownership is self-declared by {v.effective_issuer or v.issuer}, not backed by a root of authority",
-        )
-
-    def ipr_owner_is_brand_owner(v: CredentialView) -> Failure | None:
-        owner = ps.of_did(_id_of(v.subject.get("intellectualPropertyRightsOwner")))
-        if brand_owner is None or owner == brand_owner:
-            return None
-        return "IPR_OWNER_NOT_BRAND_OWNER", RULE_IPR_OWNER, f"IPR owner {owner} is not the brand owner {brand_owner}"
-
-    step, ipr_view = _choose(
-        "ipr",
-        list(iprs.values()),
-        [ipr_root, ipr_owner_is_brand_owner, lambda v: _valid_at(v, at, "IPR", RULE_VALID)],
-        missing=("IPR_UNKNOWN", CLAUSE_IPR_ROOTS, f"no IPR credential covers GTIN {gtin}"),
-    )
-    ipr_ok = ipr_view is not None and step.status == "passed"
-    ipr_owner = (
-        ps.of_did(_id_of(ipr_view.subject.get("intellectualPropertyRightsOwner"))) if ipr_ok and ipr_view else None
-    )
-    recordation = ipr_view.subject.get("recordationNumber") if ipr_ok and ipr_view else None
-    ipr_ids = (
-        {v.id for v in graph.find("recordation-number", recordation) if IPR in v.types}
-        if isinstance(recordation, str)
-        else set()
-    )
-    if ipr_view is not None and ipr_ok:
-        ipr_ids.add(ipr_view.id)
-    steps.append(step)
-
-    # Manufacturer: the line's manufacturer id, else the invoice's seller (the entry form may not name it).
-    manufacturer: str | None = None
-    if line.manufacturer_id is not None:
-        manufacturer = ps.of_identifier("manufacturer-id", line.manufacturer_id)
-        if manufacturer is None:
-            steps.append(
-                Step(
-                    "manufacturer",
-                    "failed",
-                    "MANUFACTURER_UNKNOWN",
-                    RULE_MANUFACTURER,
-                    f"no registered party has manufacturer id {line.manufacturer_id}",
-                )
-            )
-    else:
-        sellers = {ps.of_did(_id_of(v.subject.get("seller"))) for v in invoice_candidates if v.status == "verified"}
-        manufacturer = next(iter(sellers)) if len(sellers) == 1 else None
-
-    # 3. The licence: licensor = IPR owner (and issued by it), for this IPR, product, territory, licensee =
-    # manufacturer, valid at the entry date by ledger time, not revoked.
-    licences = [v for v in graph.find("gtin", gtin) if LICENCE in v.types and gtin in _gtins_of_licence(v)]
-
-    def licensor(v: CredentialView) -> Failure | None:
-        who = ps.of_did(_id_of(v.subject.get("licensor")))
-        if ipr_owner is None or who == ipr_owner:
-            return None
-        return "LICENSOR_NOT_IPR_OWNER", RULE_LICENSOR, f"licensor {who} is not the IPR owner {ipr_owner}"
-
-    def licence_issuer(v: CredentialView) -> Failure | None:
-        if ipr_owner is None or v.effective_issuer == ipr_owner:
-            return None
-        return (
-            "LICENCE_NOT_ISSUED_BY_OWNER",
-            RULE_LICENCE_ISSUER,
-            f"issued by {v.effective_issuer or v.issuer}, not by the IPR owner {ipr_owner}",
-        )
-
-    def licence_ipr(v: CredentialView) -> Failure | None:
-        if not ipr_ok:
-            return None
-        ext = v.subject.get("extendsCredential")
-        if (isinstance(ext, str) and ext in ipr_ids) or v.subject.get("recordationNumber") == recordation:
-            return None
-        return "LICENCE_NOT_FOR_IPR", RULE_LICENCE_IPR, f"the licence does not extend the IPR {recordation}"
-
-    def territory(v: CredentialView) -> Failure | None:
-        terr = v.subject.get("licenseTerritory")
-        if terr is None or (isinstance(terr, list) and trust.territory in terr) or terr == trust.territory:
-            return None
-        return "TERRITORY_NOT_LICENSED", CLAUSE_TERRITORY, f"the licence does not cover {trust.territory}"
-
-    def licensee(v: CredentialView) -> Failure | None:
-        who = ps.of_did(_id_of(v.subject.get("licensee")))
-        if manufacturer is None or who == manufacturer:
-            return None
-        return "LICENSEE_NOT_MANUFACTURER", RULE_LICENSEE, f"licensee {who} is not the manufacturer {manufacturer}"
-
-    step, licence_view = _choose(
-        "licence",
-        licences,
-        [
-            licensor,
-            licence_issuer,
-            licence_ipr,
-            territory,
-            licensee,
-            lambda v: _valid_at(v, at, "LICENCE", RULE_LICENCE_VALID),
-            lambda v: _licence_term(v, at),
-        ],
-        missing=("LICENCE_MISSING", RULE_LICENSEE, f"no licence covers GTIN {gtin}"),
-    )
-    if step.code == "CREDENTIAL_REVOKED":
-        step = replace(step, code="LICENCE_REVOKED")
-    licence_ok = licence_view is not None and step.status == "passed"
-    licensee_party = ps.of_did(_id_of(licence_view.subject.get("licensee"))) if licence_ok and licence_view else None
-    steps.append(step)
-
-    # 4. The invoice: issued by the seller (effective issuer), seller = licensee, buyer = importer, lists the GTIN.
-    def invoice_issuer(v: CredentialView) -> Failure | None:
-        seller = ps.of_did(_id_of(v.subject.get("seller")))
-        if v.effective_issuer == seller:
-            return None
-        return "INVOICE_NOT_ISSUED_BY_SELLER", RULE_INVOICE_ISSUER, f"issued by {v.effective_issuer}, seller {seller}"
-
-    def seller_is_licensee(v: CredentialView) -> Failure | None:
-        seller = ps.of_did(_id_of(v.subject.get("seller")))
-        if licensee_party is None or seller == licensee_party:
-            return None
-        return "INVOICE_SELLER_NOT_LICENSEE", RULE_SELLER, f"seller {seller} is not the licensee {licensee_party}"
-
-    def buyer_is_importer(v: CredentialView) -> Failure | None:
-        buyer = ps.of_did(_id_of(v.subject.get("buyer")))
-        if importer is None or buyer == importer:
-            return None
-        return "IMPORTER_MISMATCH", RULE_BUYER, f"invoice buyer {buyer} is not the importer of record {importer}"
-
-    def lists_gtin(v: CredentialView) -> Failure | None:
-        if _invoice_count(v, gtin) > 0:
-            return None
-        return "GTIN_NOT_ON_INVOICE", RULE_INVOICE_GTIN, f"the invoice does not list GTIN {gtin}"
-
-    def digest_matches(v: CredentialView) -> Failure | None:
-        if entry.invoice_digest is None or digest_multibase(v.document) == entry.invoice_digest:
-            return None
-        return "INVOICE_DIGEST_MISMATCH", RULE_INVOICE, "the invoice differs from the one the entry references"
-
-    step, invoice_view = _choose(
-        "invoice",
-        invoice_candidates,
-        [digest_matches, invoice_issuer, seller_is_licensee, buyer_is_importer, lists_gtin],
-        missing=("INVOICE_MISSING", RULE_INVOICE, f"no invoice {entry.invoice_number or entry.invoice_id} found"),
-    )
-    steps.append(step)
-
-    # 5. Quantities: across entries an invoice never covers more units than it lists.
-    if invoice_view is not None and step.status == "passed":
-        number = str(invoice_view.subject.get("invoiceNumber", invoice_view.id))
-        listed = _invoice_count(invoice_view, gtin)
-        buyer = ps.of_did(_id_of(invoice_view.subject.get("buyer")))
-        by_importer = claims.setdefault((number, gtin), {})
-        before = sum(q for who, q in by_importer.items() if ps.claimant_is(who, buyer))
-        mine = entry.importer_number or entry.importer_did
-        by_importer[mine] = by_importer.get(mine, 0) + line.quantity
-        ids, ev, hs = _refs([invoice_view])
-        if before + line.quantity > listed:
-            steps.append(
-                Step(
-                    "quantity",
-                    "failed",
-                    "QUANTITY_EXCEEDS_INVOICE",
-                    RULE_QUANTITY,
-                    f"{before} units already claimed + {line.quantity} on this line > {listed} invoiced",
-                    ids,
-                    ev,
-                    hs,
-                )
-            )
-        else:
-            steps.append(
-                Step("quantity", "passed", "OK", RULE_QUANTITY, f"{before + line.quantity} of {listed}", ids, ev, hs)
-            )
-    else:
-        steps.append(Step("quantity", "skipped", "SKIPPED", RULE_QUANTITY, "no usable invoice"))
-
-    failed = [s for s in steps if s.status == "failed"]
-    errored = [s for s in steps if s.status == "error"]
-    if failed:
-        verdict: Verdict = "not_authorized"
-        reasons = tuple(Reason(s.code, "fail", s.name, s.clause, s.detail) for s in failed)
-        reasons += tuple(Reason(s.code, "error", s.name, s.clause, s.detail) for s in errored)
-    elif errored:
-        verdict = "undetermined"
-        reasons = tuple(Reason(s.code, "error", s.name, s.clause, s.detail) for s in errored)
-    else:
-        verdict = "authorized"
-        reasons = (Reason("AUTHORIZED", "pass", "chain", RULE_CHAIN, "every step of the chain holds"),)
-    return LineVerdict(line.line, gtin, line.quantity, verdict, reasons, tuple(steps))

@@ -369,10 +369,12 @@ def check_binding_proof(party: Party, binding: Binding, resolver: DidResolver | 
     if not proof.signature:
         return _fail("BINDING_SIGNATURE_MISSING", "a signed-challenge proof needs a signature")
     try:
-        signature = b64url_decode(proof.signature)
+        signature = b64url_decode(proof.signature) if proof.signature.count(".") != 2 else b""
     except (InputError, ValueError, binascii.Error):
         return _fail("BINDING_SIGNATURE_INVALID", "signature is not base64url")
     message = binding_challenge(party.did, binding)
+    if proof.signature.count(".") == 2 and "publicKeyMultibase" in binding.match:
+        return _check_jws(binding, message, proof.signature)
     if "publicKeyMultibase" in binding.match:
         try:
             public = public_key_from_multibase(binding.match["publicKeyMultibase"])
@@ -389,6 +391,72 @@ def check_binding_proof(party: Party, binding: Binding, resolver: DidResolver | 
     if proof.certificate:
         return _check_certificate_signature(binding, message, signature)
     return _fail("BINDING_KEY_UNSUPPORTED", "match names no key, address or certificate a signature can be checked by")
+
+
+def _check_jws(binding: Binding, message: bytes, jws: str) -> Check:
+    """A compact JWS (RFC 7515 §7.1) whose payload is the challenge, signed by the bound key (EdDSA, ES256, ES256K,
+    ES384: the raw signature forms :func:`verify_signature` takes)."""
+    header_b64, payload_b64, signature_b64 = jws.split(".")
+    try:
+        header = json.loads(b64url_decode(header_b64))
+        payload = b64url_decode(payload_b64)
+        signature = b64url_decode(signature_b64)
+        public = public_key_from_multibase(binding.match["publicKeyMultibase"])
+    except (InputError, ValueError, binascii.Error) as exc:
+        return _fail("BINDING_SIGNATURE_INVALID", f"not a compact JWS over the challenge: {exc}")
+    if not isinstance(header, dict) or header.get("alg") not in _JWS_ALGS.get(public.key_type, ()):
+        return _fail("BINDING_KEY_UNSUPPORTED", f"JWS alg does not fit a {public.key_type} key")
+    if payload != message:
+        return _fail("BINDING_SIGNATURE_INVALID", "the JWS payload is not this binding's challenge")
+    if verify_signature(public, f"{header_b64}.{payload_b64}".encode("ascii"), signature):
+        return Check.passed("binding_proof", "parties")
+    return _fail("BINDING_SIGNATURE_INVALID", "the key did not sign the JWS")
+
+
+_JWS_ALGS: dict[str, tuple[str, ...]] = {
+    "Ed25519": ("EdDSA", "Ed25519"),
+    "P-256": ("ES256",),
+    "P-384": ("ES384",),
+    "secp256k1": ("ES256K",),
+}
+
+
+def binding_for_ledger(
+    ledger_id: str,
+    identity: str,
+    *,
+    valid_from: datetime,
+    nonce: str,
+    certificate_pem: str | None = None,
+    signature: str | None = None,
+) -> Binding:
+    """The binding of a ledger identity named the way an operator knows it: on ``eip155:…`` an account address
+    (kind ``ethereum-address``), on ``fabric:…`` an MSP id with its certificate (``fabric-msp``, matched on the
+    certificate's SHA-256 as the Fabric adapter's ``nativeSigner`` names it), on ``plain:…`` (or any other ledger) a
+    ``publicKeyMultibase`` key (``plain-ledger-key``). Raises :class:`PartyError` for an identity that does not fit.
+    """
+    prefix = ledger_id.split(":", 1)[0]
+    if prefix == "eip155":
+        if not (_HEX.match(identity) and len(identity.removeprefix("0x")) == 40):
+            raise PartyError(f"on {ledger_id} the identity is an account address (0x + 40 hex), not {identity!r}")
+        kind, match = "ethereum-address", {"address": identity.lower()}
+    elif prefix == "fabric":
+        if not certificate_pem:
+            raise PartyError("a Fabric identity is an MSP id plus its certificate: give --certificate FILE (PEM)")
+        try:
+            cert = x509.load_pem_x509_certificate(certificate_pem.encode("ascii"))
+        except ValueError as exc:
+            raise PartyError(f"the certificate is not PEM X.509: {exc}") from None
+        fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        kind, match = "fabric-msp", {"mspId": identity, "certificateFingerprint": fingerprint}
+    else:
+        try:
+            public_key_from_multibase(identity)
+        except InputError as exc:
+            raise PartyError(f"on {ledger_id} the identity is a publicKeyMultibase key: {exc}") from None
+        kind, match = "plain-ledger-key", {"publicKeyMultibase": identity}
+    proof = ControlProof("signed-challenge", nonce, signature, certificate_pem if prefix == "fabric" else None)
+    return Binding(kind, match, valid_from, proof)
 
 
 def sign_binding_challenge(party_did: str, binding: Binding, sign: Any) -> Binding:

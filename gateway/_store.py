@@ -301,6 +301,15 @@ def _drop_above(conn: Connection, source: str, ledger_id: str, height: int) -> i
     for cid in removed:
         conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
         conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
+    # Records held in quarantine from the abandoned branch are gone from the ledger too.
+    q = quarantine_table
+    for locator, record in conn.execute(select(q.c.locator, q.c.record).where(q.c.adapter == source)).all():
+        try:
+            above = int(json.loads(record)["ledgerHeight"]) > height if record else False
+        except (ValueError, TypeError, KeyError):
+            above = False
+        if above:
+            conn.execute(delete(q).where(and_(q.c.adapter == source, q.c.locator == locator)))
     return len(removed)
 
 

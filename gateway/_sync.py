@@ -79,9 +79,13 @@ def builtin_checkers() -> dict[str, EvidenceChecker]:
     return out
 
 
-def require_checker(kind: str) -> None:
-    """Refuse (:class:`SyncError`) a remote adapter whose ledger kind the gateway cannot check itself."""
-    kinds = builtin_checkers()
+def require_checker(kind: str, extra: Iterable[str] = ()) -> None:
+    """Refuse (:class:`SyncError`) a remote adapter whose ledger kind the gateway cannot check itself: the kind must
+    be one of an installed local adapter (built-in or a third party's) or among ``extra`` (the kinds a
+    ``--checkers`` factory adds)."""
+    from vcgate.adapters.sdk import scan_adapters
+
+    kinds = {p.kind for p in scan_adapters().plugins if p.kind != "remote"} | set(extra)
     if kind not in kinds:
         raise SyncError(
             f"the adapter's ledger kind {kind!r} has no evidence checker in this gateway (it checks "

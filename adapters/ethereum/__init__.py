@@ -14,8 +14,10 @@ Problem codes are listed in ``docs/ethereum.md``.
 
 from typing import TYPE_CHECKING
 
+from vcgate.adapters.sdk import RewindPage
+
 if TYPE_CHECKING:
-    from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, RewindPage, builtin_mapping
+    from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping
     from ._anchored import (
         AnchoredCredential,
         anchor_registry_artifact,

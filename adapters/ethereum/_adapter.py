@@ -35,6 +35,7 @@ from vcgate.adapters.sdk import (
     Cursor,
     Health,
     RecordPage,
+    RewindPage,
     SourceRecord,
     Translation,
     TranslationError,
@@ -91,16 +92,6 @@ IP_LICENCE_SCHEMA: Final = (
 _PROFILES: Final = {"ip-licence": (IP_LICENCE_SCHEMA, "eas-ip-licence.yaml")}
 _ANCHORED_MAPPING: Final = "anchored-ip-licence.yaml"
 _CALL_BATCH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class RewindPage(RecordPage):
-    """An (empty) page reporting a reorg: the block of ``abandoned`` left the canonical chain, and the stream
-    continues from ``next_cursor``. Consumers drop what they took from this ledger above height ``keep_through``
-    (credentials that survived the reorg come again with the same ids)."""
-
-    abandoned: Cursor
-    keep_through: int
 
 
 def builtin_mapping(name: str) -> CredentialMapping:

@@ -28,6 +28,7 @@ from vcgate.adapters.sdk import (
     EvidenceResult,
     Health,
     RecordPage,
+    RewindPage,
     SourceRecord,
     Translation,
     TranslationError,
@@ -347,7 +348,8 @@ class RemoteAdapter:
         return self._signing
 
     def records(self, since: Cursor | None = None, *, limit: int | None = None) -> Iterator[RecordPage]:
-        """``GET /v1/records``: pages after ``since`` exactly as the remote adapter pages them.
+        """``GET /v1/records``: pages after ``since`` exactly as the remote adapter pages them, including empty
+        pages that only move the cursor and :class:`RewindPage` reorg notices, until the service says ``end``.
 
         Without ``limit`` each HTTP page is one adapter page; with ``limit`` the service joins whole adapter pages
         up to that many records (it never splits one, since only the adapter knows a cursor per record).
@@ -364,18 +366,33 @@ class RemoteAdapter:
                 params["limit"] = str(limit)
             body = self._request("GET", "/v1/records", params=params)
             try:
-                page = page_from_json(body)
+                wire = page_from_json(body)
             except WireFormatError as exc:
                 raise RemoteProtocolError(f"remote adapter service {self.url} sent a malformed page: {exc}") from None
-            if page is None:
+            page = wire.page
+            if page is not None:
+                self._check_progress(page, cursor)
+                yield page
+                cursor = page.next_cursor
+            if wire.end:
                 return
-            if cursor is not None and not page.next_cursor > cursor:
+
+    def _check_progress(self, page: RecordPage, cursor: Cursor | None) -> None:
+        # A page moves forward from the requested cursor; only a rewind (a reorg) moves back. Either way the stream
+        # moves, so a service cannot keep the client asking for the same page forever.
+        if cursor is None:
+            return
+        if isinstance(page, RewindPage):
+            if not page.next_cursor < cursor:
                 raise RemoteProtocolError(
-                    f"remote adapter service {self.url} answered a page ending at {page.next_cursor.encode()}, "
-                    f"not after the requested cursor {cursor.encode()}"
+                    f"remote adapter service {self.url} answered a rewind to {page.next_cursor.encode()}, not before "
+                    f"the requested cursor {cursor.encode()}"
                 )
-            yield page
-            cursor = page.next_cursor
+        elif not page.next_cursor > cursor:
+            raise RemoteProtocolError(
+                f"remote adapter service {self.url} answered a page ending at {page.next_cursor.encode()}, "
+                f"not after the requested cursor {cursor.encode()}"
+            )
 
     def fetch(self, locator: str) -> SourceRecord:
         """``GET /v1/records/{locator}``: the record at ``locator``; :class:`RemoteRecordNotFoundError` if none."""

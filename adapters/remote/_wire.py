@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from vcgate.adapters.sdk import (
     Health,
     MappingInfo,
     RecordPage,
+    RewindPage,
     SourceRecord,
     format_datetime,
     parse_datetime,
@@ -34,7 +36,7 @@ from vcgate.canonical_schema import InputError, Problem, b64url, b64url_decode, 
 
 #: The protocol version this package speaks (the ``info.version`` of ``openapi.yaml``). Semantic versioning: a
 #: peer with another major version is refused; minor versions only add optional members and routes.
-PROTOCOL_VERSION: Final = "1.0.0"
+PROTOCOL_VERSION: Final = "1.1.0"
 #: Response header (and ``describe``/``health`` member ``protocolVersion``) carrying the server's protocol version.
 PROTOCOL_HEADER: Final = "Vcgate-Adapter-Protocol"
 #: RFC 9457 media type of error responses.
@@ -278,26 +280,63 @@ def cursor_from_token(value: Any, pointer: str) -> Cursor:
         raise WireFormatError(pointer, str(exc)) from None
 
 
-def page_to_json(records: tuple[SourceRecord, ...], next_cursor: Cursor | None) -> dict[str, Any]:
-    """The wire form of a page. ``nextCursor`` is null only on the empty page that ends the stream."""
-    return {
+def page_to_json(
+    records: tuple[SourceRecord, ...],
+    next_cursor: Cursor | None,
+    *,
+    end: bool = False,
+    keep_through: int | None = None,
+    abandoned: Cursor | None = None,
+) -> dict[str, Any]:
+    """The wire form of a page. ``end`` says nothing follows it; ``nextCursor`` is null only on an end page that
+    moved nowhere. A rewind page (a reorg: ``keep_through`` and ``abandoned``) has no records and a cursor before
+    the requested one."""
+    out: dict[str, Any] = {
         "records": [record_to_json(r) for r in records],
         "nextCursor": next_cursor.encode() if next_cursor is not None else None,
+        "end": end,
     }
+    if keep_through is not None:
+        out["keepThrough"] = keep_through
+        out["abandoned"] = abandoned.encode() if abandoned is not None else None
+    return out
 
 
-def page_from_json(value: Any) -> RecordPage | None:
-    """Parse a page; ``None`` for the empty page that says there is nothing after the requested cursor."""
-    body = _object(value, "", ("records", "nextCursor"))
+@dataclass(frozen=True, slots=True)
+class WirePage:
+    """A parsed page answer: the page (``None`` when it moved nowhere) and whether the stream ends after it."""
+
+    page: RecordPage | None
+    end: bool
+
+
+def page_from_json(value: Any) -> WirePage:
+    """Parse a page answer. A protocol 1.0 service marks the end only by an empty page with a null cursor; that
+    still parses, as an end page."""
+    body = _object(value, "", ("records", "nextCursor"), ("end", "keepThrough", "abandoned"))
     items = body["records"]
     if not isinstance(items, list):
         raise WireFormatError("/records", "must be an array")
+    end = body.get("end", body["nextCursor"] is None)
+    if not isinstance(end, bool):
+        raise WireFormatError("/end", "must be true or false")
     records = tuple(record_from_json(item, json_pointer("records", i)) for i, item in enumerate(items))
-    if not records:
-        if body["nextCursor"] is not None:
-            raise WireFormatError("/nextCursor", "must be null on an empty page")
-        return None
-    return RecordPage(records, cursor_from_token(body["nextCursor"], "/nextCursor"))
+    if body["nextCursor"] is None:
+        if records or not end or "keepThrough" in body:
+            raise WireFormatError("/nextCursor", "may be null only on an empty end page")
+        return WirePage(None, True)
+    cursor = cursor_from_token(body["nextCursor"], "/nextCursor")
+    if "keepThrough" not in body:
+        if "abandoned" in body:
+            raise WireFormatError("/abandoned", "belongs to a rewind page (with keepThrough)")
+        return WirePage(RecordPage(records, cursor), end)
+    if records:
+        raise WireFormatError("/records", "must be empty on a rewind page")
+    keep = _integer(body["keepThrough"], "/keepThrough", minimum=-1)
+    if "abandoned" not in body:
+        raise WireFormatError("", "a rewind page names the abandoned position (abandoned)")
+    abandoned = cursor_from_token(body["abandoned"], "/abandoned")
+    return WirePage(RewindPage((), cursor, abandoned, keep), end)
 
 
 # -- describe, health ---------------------------------------------------------------------------------------------

@@ -328,6 +328,16 @@ class RecordPage:
     next_cursor: Cursor
 
 
+@dataclass(frozen=True, slots=True)
+class RewindPage(RecordPage):
+    """An (empty) page reporting a reorg: the block of ``abandoned`` left the canonical chain, and the stream
+    continues from ``next_cursor`` (before the requested cursor). Consumers drop what they took from this ledger above
+    height ``keep_through`` (records that survived the reorg come again with the same ids)."""
+
+    abandoned: Cursor
+    keep_through: int
+
+
 def paginate(
     entries: Iterable[tuple[Cursor, SourceRecord]], since: Cursor | None, page_size: int
 ) -> Iterator[RecordPage]:

@@ -136,13 +136,22 @@ def adapters_router() -> APIRouter:
             reference_peer=ctx.settings.reference_peer,
         )
         info = _describe(config) if outcome.passed else None
+        if info is not None:
+            _require_checker(ctx, str(info.get("kind")))
         registration, new = ctx.registrations.record(
             descriptor, config, outcome, adapter_info=info, client_id=principal.client_id, at=ctx.api.now()
         )
         if registration.active:
             for mapping in descriptor.mappings:
                 ctx.store.put_mapping(mapping)
-            ctx.store.register_adapter(registration.registration_id, "remote", config)
+            ctx.store.register_adapter(
+                registration.registration_id,
+                "remote",
+                config,
+                party=descriptor.party,
+                kind=str(info["kind"]) if info else None,
+                ledger_id=str(info["ledgerId"]) if info else None,
+            )
         else:
             ctx.store.remove_adapter(registration.registration_id)
         verb = "registered" if new else f"re-registered (was {previous.state if previous else 'unknown'})"
@@ -263,6 +272,19 @@ def adapters_router() -> APIRouter:
         return deactivate(request, ctx, principal, registration_id)
 
     return router
+
+
+def _require_checker(ctx: WiringContext, kind: str) -> None:
+    """422 ``ADAPTER_KIND_UNCHECKED`` when the gateway has no evidence checker of the adapter's ledger kind (its
+    credentials could never verify; the remote service's own checks are never trusted)."""
+    from .._jobs import _load_factory
+    from .._sync import SyncError, require_checker
+
+    extra = set(_load_factory(ctx.settings.checker_factory)()) if ctx.settings.checker_factory else set()
+    try:
+        require_checker(kind, extra)
+    except SyncError as exc:
+        raise ApiError(422, "ADAPTER_KIND_UNCHECKED", "No evidence checker for the ledger kind", str(exc)) from None
 
 
 def _describe(config: dict[str, Any]) -> dict[str, Any] | None:

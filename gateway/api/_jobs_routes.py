@@ -22,7 +22,9 @@ from starlette.responses import Response
 
 from vcgate.canonical_schema import VcgateError
 
+from .._cluster import DaskExecutor, scheduler_address
 from .._jobs import (
+    Executor,
     InlineExecutor,
     LocalProcessExecutor,
     create_job,
@@ -125,7 +127,12 @@ class JobRunner:
             if sync_first:
                 self.sync_now()
             workers = self.settings.job_workers
-            executor = LocalProcessExecutor(workers) if workers > 1 else InlineExecutor()
+            executor: Executor
+            address = scheduler_address(None)  # $VCGATE_DASK_SCHEDULER sends API jobs to the cluster
+            if address is not None:
+                executor = DaskExecutor(address)
+            else:
+                executor = LocalProcessExecutor(workers) if workers > 1 else InlineExecutor()
             resolver: Literal["offline", "default"] = "default" if self.api.settings.resolve_remote_dids else "offline"
             run_job(
                 self.store,

@@ -172,6 +172,8 @@ def install_wiring(app: FastAPI, api: ApiContext, settings: WiringSettings | Non
         jobs=JobRunner(store, api, chosen),
     )
     app.state.wiring = ctx
+    # The one verifier (issue 11): POST /credentials/verify and presentations run stages 3–7 over this store too.
+    api.verifier = api.verifier.with_ledger(_store_stages(store, api, chosen))
     app.include_router(parties_router())
     app.include_router(links_router())
     app.include_router(jobs_router())
@@ -201,3 +203,14 @@ __all__ = [
     "wants_html",
     "wiring",
 ]
+
+
+def _store_stages(store: Store, api: ApiContext, settings: WiringSettings) -> Any:
+    from .._evidence_checkers import offline_evidence_checkers
+    from .._jobs import StoreLedgerStages, _load_factory
+    from ..verification._trust import TrustPolicy
+
+    checkers = offline_evidence_checkers()
+    if settings.checker_factory:
+        checkers.update(_load_factory(settings.checker_factory)())
+    return StoreLedgerStages(store, TrustPolicy.from_policy(api.settings.policy), checkers=checkers)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +28,8 @@ from ._common import instant_or_now as parse_instant
 
 if TYPE_CHECKING:
     import typer._click as click
+
+    from vcgate.adapters.sdk import EvidenceChecker
 
     from ..verification._policy import Policy
     from ..verification._verify import Verifier
@@ -84,6 +88,10 @@ _LAZY: dict[str, _Lazy] = {
     "conformance": _Lazy("._conformance", "conformance_app", "The conformance suite (adapters and VC-API endpoints)."),
     "evidence": _Lazy("._evidence", "evidence_app", "Ledger evidence carried by credentials."),
     "users": _Lazy("._users", "users_app", "People who log in to the web pages (officer, analyst, admin)."),
+    "workflows": _Lazy(
+        "._workflows", "workflows_app", "Verification workflows (IPR, steel, natural gas, timber, food)."
+    ),
+    "mappings": _Lazy("._mappings", "mappings_app", "Published mappings in the gateway store (for replay)."),
     "serve": _Lazy("._api", "serve", "Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."),
     "demo": _Lazy(
         "vcgate.gateway._demo",
@@ -229,16 +237,55 @@ def _with_issuer(doc: dict[str, Any], controller: str, *, rewrite: bool) -> dict
     )
 
 
-def default_verifier(policy: Policy, *, offline: bool = False) -> Verifier:
-    """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status."""
+def default_verifier(
+    policy: Policy, *, offline: bool = False, checkers: Mapping[str, EvidenceChecker] | None = None
+) -> Verifier:
+    """The verifier the CLI uses: pinned contexts, did:key/jwk (+ did:web and plugins unless offline), status, and
+    the offline evidence checkers of every installed ledger kind (no party registry: a ledger-evidence credential is
+    then ``error`` at the native-signer binding; give ``--db`` for the store's parties, mappings and revocations)."""
+    from .._evidence_checkers import LazyOfflineCheckers
     from ..verification._dids import DidResolver
+    from ..verification._ledger import LedgerStages
+    from ..verification._trust import TrustPolicy
     from ..verification._verify import Verifier
 
+    ledger = LedgerStages(TrustPolicy.from_policy(policy), checkers={**LazyOfflineCheckers(), **(checkers or {})})
     if offline:
-        return Verifier(policy, DidResolver.offline())
+        return Verifier(policy, DidResolver.offline(), ledger=ledger)
     from ..verification._status import HttpStatusListFetcher, StatusListChecker
 
-    return Verifier(policy, DidResolver.default(), status_checker=StatusListChecker(HttpStatusListFetcher()))
+    checker = StatusListChecker(HttpStatusListFetcher())
+    return Verifier(policy, DidResolver.default(), status_checker=checker, ledger=ledger)
+
+
+def _extra_checkers(factory: str | None) -> dict[str, EvidenceChecker]:
+    if not factory:
+        return {}
+    from .._jobs import JobError, _load_factory
+
+    try:
+        return dict(_load_factory(factory)())
+    except JobError as exc:
+        usage_error(str(exc))
+
+
+def _store_verifier(
+    db: str, policy: Policy, *, checked_at: datetime, offline: bool, checkers: Mapping[str, EvidenceChecker]
+) -> Verifier:
+    from vcgate.canonical_schema import VcgateError
+
+    from .._evidence_checkers import LazyOfflineCheckers
+    from .._jobs import store_verifier
+    from .._store import Store
+    from ..verification._dids import DidResolver
+
+    try:
+        store = Store.open(db)
+    except VcgateError as exc:
+        usage_error(f"cannot open the store {db}: {exc}")
+    resolver = DidResolver.offline() if offline else DidResolver.default()
+    every = {**LazyOfflineCheckers(), **checkers}
+    return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=every)
 
 
 @app.command("verify")
@@ -248,10 +295,21 @@ def verify(
         Path | None, typer.Option(help="Policy file, or a shipped policy name: default, w3c-interop.")
     ] = None,
     at: Annotated[str | None, typer.Option(help="Verify as of this instant (ISO-8601; default now).")] = None,
+    effective_at: Annotated[
+        str | None, typer.Option(help="Judge validity windows at this instant (default: --at).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Store URL: its parties, mappings, ledger revocations and status lists feed the stages."),
+    ] = None,
+    checkers: Annotated[
+        str | None,
+        typer.Option(help="MODULE:FUNCTION returning {ledger kind: EvidenceChecker}, over the built-in ones."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result object as JSON.")] = False,
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
 ) -> None:
-    """Verify one credential. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    """Verify one credential through all seven stages. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
     from vcgate.canonical_schema import VcgateError
 
     from ..verification._policy import Policy
@@ -261,13 +319,22 @@ def verify(
     except VcgateError as exc:
         usage_error(str(exc))
     instant = parse_instant(at)
+    effective = parse_instant(effective_at) if effective_at else instant
     data = read_input(file)
-    result = default_verifier(pol, offline=offline).check(data, at=instant)
+    extra = _extra_checkers(checkers)
+    verifier = (
+        _store_verifier(db, pol, checked_at=instant, offline=offline, checkers=extra)
+        if db
+        else default_verifier(pol, offline=offline, checkers=extra)
+    )
+    result = verifier.check(data, effective_at=effective, checked_at=instant)
     if as_json:
         print_json(result.to_json())
     else:
         colour = {"verified": "green", "invalid": "red", "error": "yellow"}[result.status]
         out.print(f"[bold {colour}]{result.status.upper()}[/] {file}  issuer={result.issuer or '-'}")
+        for switch in result.unsafe:
+            err.print(f"[yellow]unsafe:[/yellow] {escape(switch)} weakened this verification")
         rows = [
             [c.stage, c.name, c.status, escape(f"{c.problem.code}: {c.problem.detail}") if c.problem else ""]
             for c in result.checks

@@ -12,9 +12,11 @@ policy's ``trust.anchors``; a policy file works as is)::
       checkpoints: {21000000: "0x…"}
       finalityDepth: 0
 
-Adapters build their checker from a class-level ``offline_evidence_checker()`` when they have one; otherwise from
-``--config`` (the adapter's configuration file). Exit codes as ``vcgate verify``: 0 verified, 1 invalid, 2 error
-(no anchor, no adapter for the ledger kind, the checker could not decide), 64 usage.
+Every built-in ledger kind (ethereum, fabric, plain-ledger) is checked offline without ``--config``
+(gateway/_evidence_checkers.py); a third-party adapter builds its checker from a class-level
+``offline_evidence_checker()`` when it has one, otherwise from ``--config`` (the adapter's configuration file).
+Exit codes as ``vcgate verify``: 0 verified, 1 invalid, 2 error (no anchor, no adapter for the ledger kind, the
+checker could not decide), 64 usage.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 
+from .._evidence_checkers import offline_checker_for
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
 from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, unreadable
@@ -83,11 +86,13 @@ def _checker_for(kind: str, plugins: list[AdapterPlugin], config: Path | None) -
     if not candidates:
         return f"no installed adapter checks {kind!r} evidence (installed kinds: {sorted({p.kind for p in plugins})})"
     plugin = candidates[0]
-    offline = getattr(plugin.factory, "offline_evidence_checker", None)
-    if callable(offline) and config is None:
-        checker: EvidenceChecker = offline()
-        return checker
     if config is None:
+        try:
+            offline = offline_checker_for(plugin)
+        except (ImportError, VcgateError) as exc:
+            return f"adapter {plugin.name!r} has no offline evidence checker: {exc}"
+        if offline is not None:
+            return offline
         return f"adapter {plugin.name!r} builds its evidence checker from its configuration; pass --config"
     try:
         return plugin.create(load_adapter_config(config)).evidence_checker()

@@ -23,8 +23,10 @@ from rich.table import Table
 from vcgate.canonical_schema import VcgateError
 
 from .._jobs import (
+    Executor,
     InlineExecutor,
     JobError,
+    JobSummary,
     LocalProcessExecutor,
     VerificationEnvironment,
     _load_factory,
@@ -179,6 +181,109 @@ def parties_show(
     if challenge:
         for b in party.bindings:
             out.print(binding_challenge(party.did, b).decode())
+
+
+@parties_app.command("bind")
+def parties_bind(
+    party_did: Annotated[str, typer.Argument(help="The registered party's DID (or id).")],
+    ledger_id: Annotated[str, typer.Option("--ledger-id", help="Ledger id: eip155:…, fabric:…, plain:….")],
+    identity: Annotated[
+        str, typer.Option("--identity", help="Account address (eip155), MSP id (fabric) or publicKeyMultibase.")
+    ],
+    certificate: Annotated[
+        Path | None, typer.Option("--certificate", help="Fabric: the identity's certificate (PEM file).")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--valid-from", help="Start of the binding (default now; repeat it when signing).")
+    ] = None,
+    nonce: Annotated[str | None, typer.Option("--nonce", help="Challenge nonce (default random; repeat it).")] = None,
+    signature: Annotated[
+        str | None,
+        typer.Option(
+            "--signature",
+            help="The signed challenge: EIP-191 personal_sign (0x hex), a compact JWS, or Fabric DER ECDSA (0x hex).",
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Bind a ledger identity to a party by a signed challenge.
+
+    Without --signature: print the challenge to sign and the command that
+    completes the binding. With --signature (and the same --valid-from and
+    --nonce): check the proof of control and add the binding to the party.
+    Exit 0 bound (or challenge printed), 1 the proof fails, 64 usage.
+    """
+    import secrets
+
+    from .._parties import binding_challenge, binding_for_ledger, nonce_from_bytes
+
+    store = _store(db)
+    registry = store.parties()
+    party = registry.get(party_did) or registry.party_for_did(party_did)
+    if party is None:
+        _fail(f"no registered party {party_did!r}; register it first (`vcgate parties add FILE`)", EXIT_INVALID)
+    start = _instant(valid_from, "--valid-from") or datetime.now(UTC).replace(microsecond=0)
+    chosen_nonce = nonce or nonce_from_bytes(secrets.token_bytes(16))
+    try:
+        pem = certificate.read_text(encoding="ascii") if certificate is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        _usage(f"cannot read --certificate {certificate}: {exc}")
+    try:
+        binding = binding_for_ledger(
+            ledger_id,
+            identity,
+            valid_from=start,
+            nonce=chosen_nonce,
+            certificate_pem=pem,
+            signature=_signature_text(signature) if signature is not None else None,
+        )
+    except VcgateError as exc:
+        _usage(str(exc))
+    challenge = binding_challenge(party.did, binding).decode("utf-8")
+    if signature is None:
+        stamp = start.isoformat().replace("+00:00", "Z")
+        again = (
+            f"vcgate parties bind {party.did} --ledger-id {ledger_id} --identity {identity} --valid-from {stamp} "
+            f"--nonce {chosen_nonce}" + (f" --certificate {certificate}" if certificate else "") + " --signature SIG"
+        )
+        if as_json:
+            _print_json({"party": party.id, "challenge": challenge, "binding": binding.to_json(), "complete": again})
+        else:
+            out.print("sign these exact bytes (UTF-8, no trailing newline):\n")
+            typer.echo(challenge)
+            out.print(f"\nthen run:\n  {again}")
+        return
+    check = check_binding_proof(party, binding)
+    if check.status != "passed":
+        problem = check.problem
+        _fail(f"{problem.code}: {problem.detail}" if problem else check.status, EXIT_INVALID)
+    updated = Party.from_json(
+        {**party.to_json(), "bindings": [*(b.to_json() for b in party.bindings), binding.to_json()]}
+    )
+    try:
+        changed = store.put_party(updated)
+    except VcgateError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if as_json:
+        _print_json({"party": party.id, "binding": binding.to_json(), "changed": changed})
+    else:
+        out.print(f"bound {binding.kind} {dict(binding.match)} to {party.id} from {binding.to_json()['validFrom']}")
+
+
+def _signature_text(value: str) -> str:
+    """base64url of a hex signature (EIP-191, DER ECDSA); a compact JWS or base64url text as given."""
+    import binascii
+    import re
+
+    from vcgate.canonical_schema import b64url
+
+    if value.count(".") == 2 or not re.fullmatch(r"0x[0-9a-fA-F]+", value):
+        return value
+    try:
+        return b64url(binascii.unhexlify(value[2:]))
+    except binascii.Error:
+        _usage("--signature: odd-length hex")
 
 
 # -- sync ------------------------------------------------------------------------------------------------------
@@ -343,7 +448,7 @@ def verify_entry_command(
     if record_claims:
         store.put_claims(parsed.claims())
     claims = store.claims([parsed.invoice_number] if parsed.invoice_number else [])
-    from .._links import decide_entry
+    from ..workflows._decide import decide_entry
 
     verdict = decide_entry(
         parsed,
@@ -366,40 +471,74 @@ def verify_entry_command(
 
 @jobs_app.command("run")
 def jobs_run(
-    file: Annotated[Path, typer.Argument(help="Entries: .csv (one row per line) or .jsonl (one entry per line).")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Entries: .csv (one row per line) or .jsonl (one entry per line).")
+    ] = None,
     policy: PolicyOption = None,
     db: DbOption = None,
     job_id: Annotated[str | None, typer.Option(help="Job id (default: derived from input and policy).")] = None,
     checked_at: Annotated[str | None, typer.Option(help="Check instant (default: when the job is created).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: the cores available).")] = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Entries per committed chunk.")] = 64,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Entries per committed chunk (task).")] = 64,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler (tcp://HOST:8786) or 'local' for an embedded LocalCluster; "
+            "default $VCGATE_DASK_SCHEDULER, else a local process pool."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only resume an existing job (FILE or --job-id names it); never create.")
+    ] = False,
     checkers: CheckersOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or resume) a job and verify its entries in parallel; results are stored per entry hash."""
+    from .._cluster import ClusterError, DaskExecutor, scheduler_address
+
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        unreadable(file, exc.strerror)
+        address = scheduler_address(cluster)
+    except ClusterError as exc:
+        _usage(str(exc))
     pol = _policy(policy)
     fixed = _instant(checked_at, "--checked-at")
+    if file is None:
+        if not (resume and job_id):
+            _usage("give the entries FILE (or --resume --job-id JOB to finish an existing job)")
+        data = b""
+    else:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            unreadable(file, exc.strerror)
     store = _store(db)
     jid = job_id or default_job_id(data, pol, fixed)
-    try:
-        rows = read_entry_file(file.name, data)
-        created = create_job(
-            store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
-        )
-    except VcgateError as exc:
-        _fail(str(exc), EXIT_INVALID)
-    if not as_json:
-        malformed = sum(1 for r in rows if r.problem)
-        out.print(
-            f"{'created' if created else 'resuming'} job {jid}: {len(rows)} rows"
-            + (f", {malformed} malformed (reported per row)" if malformed else "")
-        )
-    executor = LocalProcessExecutor(workers) if (workers is None or workers > 1) else InlineExecutor()
+    if resume:
+        if store.job(jid) is None:
+            _fail(f"no job {jid!r} to resume (`vcgate jobs status` lists the jobs)", EXIT_INVALID)
+        if not as_json:
+            out.print(f"resuming job {jid}")
+    else:
+        assert file is not None  # the usage check above
+        try:
+            rows = read_entry_file(file.name, data)
+            created = create_job(
+                store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
+            )
+        except VcgateError as exc:
+            _fail(str(exc), EXIT_INVALID)
+        if not as_json:
+            malformed = sum(1 for r in rows if r.problem)
+            out.print(
+                f"{'created' if created else 'resuming'} job {jid}: {len(rows)} rows"
+                + (f", {malformed} malformed (reported per row)" if malformed else "")
+            )
+    executor: Executor
+    if address is not None:
+        executor = DaskExecutor(address, workers=workers)
+    else:
+        executor = LocalProcessExecutor(workers) if (workers is None or workers > 1) else InlineExecutor()
     try:
         if no_progress or as_json:
             summary = run_job(store, jid, executor=executor, chunk_size=chunk_size, checker_factory=checkers)
@@ -461,6 +600,22 @@ def jobs_status(
             f"job {job_id}: {summary.state}; {summary.rows} rows, {summary.entries} entries, {summary.malformed} "
             f"malformed; {summary.done} verified ({counts})"
         )
+        _print_cluster(summary)
+
+
+def _print_cluster(summary: JobSummary) -> None:
+    """Where the job ran on a cluster: the scheduler, its dashboard, per-worker throughput, failed chunks."""
+    if summary.cluster:
+        out.print(f"cluster: {summary.cluster['scheduler']}  dashboard: {summary.cluster['dashboard'] or '-'}")
+    if summary.workers:
+        table = Table("worker", "tasks", "entries", "entries/s", "failed", header_style="bold")
+        for w in summary.workers:
+            table.add_row(
+                str(w["worker"]), str(w["tasks"]), str(w["entries"]), f"{w['entriesPerSecond']:.1f}", str(w["failed"])
+            )
+        out.print(table)
+    for f in summary.failed_tasks:
+        out.print(f"[red]failed[/red] {f['task']}: {f['error']}")
 
 
 @jobs_app.command("report")

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote, unquote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from vcgate.canonical_schema import (
     DecodedPublicKey,
@@ -152,6 +153,9 @@ class DidWebMethod:
         unsafe_allow_http_localhost: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # httpx is imported only where a fetch happens: the verification core itself does no I/O.
+        import httpx
+
         self._client = client or httpx.Client(timeout=10.0, follow_redirects=False)
         self._ttl = ttl
         self._unsafe_http = unsafe_allow_http_localhost
@@ -182,7 +186,7 @@ class DidWebMethod:
                     body += chunk
                     if len(body) > MAX_DID_DOCUMENT_BYTES:
                         raise DidResolutionError(did, f"DID document larger than {MAX_DID_DOCUMENT_BYTES} bytes")
-        except httpx.HTTPError as exc:
+        except _http_error() as exc:
             raise DidResolutionError(did, f"fetching {url} failed: {exc}", transient=True) from None
         try:
             doc = json.loads(body)
@@ -349,3 +353,9 @@ def _public_key_of(vm_url: str, vm: Mapping[str, Any]) -> DecodedPublicKey:
     raise DidResolutionError(
         vm_url, "the verification method has no publicKeyMultibase or publicKeyJwk", malformed=True
     )
+
+
+def _http_error() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError

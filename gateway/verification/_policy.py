@@ -30,6 +30,17 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
+#: Every policy switch that weakens verification (docs/verification.md, "Unsafe switches").
+UNSAFE_SWITCHES = ("unsafe_skip_status", "unsafe_skip_schema", "unsafe_skip_issuer_key_binding")
+
+#: Earlier names of those switches: a policy still using one is refused with the new name, never half-applied.
+_RENAMED = {
+    "check_status": "unsafe_skip_status: true (for check_status: false)",
+    "check_schema": "unsafe_skip_schema: true (for check_schema: false)",
+    "require_issuer_key_binding": "unsafe_skip_issuer_key_binding: true (for require_issuer_key_binding: false)",
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     """A parsed, schema-checked verification policy."""
@@ -45,6 +56,8 @@ class Policy:
     require_issuer_key_binding: bool
     digest: str
     raw: Mapping[str, Any] = field(repr=False)
+    #: The ``unsafe_*`` switches this policy turns on (empty for the default policy).
+    unsafe: tuple[str, ...] = ()
     #: Refuse issuer-dependent terms instead of accepting them with a warning.
     strict_vocabulary: bool = False
     #: Issuance through the HTTP API: fill in a missing issuer (else refuse), sign an already expired credential.
@@ -56,6 +69,9 @@ class Policy:
         """Validate ``data`` against the policy schema and build the policy."""
         if not isinstance(data, dict):
             raise PolicyError(f"{source}: a policy must be a mapping")
+        renamed = [f"{old} is now {new}" for old, new in _RENAMED.items() if old in data]
+        if renamed:
+            raise PolicyError(f"{source}: switches that weaken verification are named unsafe_*: {'; '.join(renamed)}")
         errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
         if errors:
             e = errors[0]
@@ -70,9 +86,10 @@ class Policy:
             undefined_terms_allowed=allowed,
             max_credential_bytes=int(data.get("max_credential_bytes", 1 << 20)),
             max_json_depth=int(data.get("max_json_depth", 64)),
-            check_status=bool(data.get("check_status", True)),
-            check_schema=bool(data.get("check_schema", True)),
-            require_issuer_key_binding=bool(data.get("require_issuer_key_binding", True)),
+            check_status=not data.get("unsafe_skip_status", False),
+            check_schema=not data.get("unsafe_skip_schema", False),
+            require_issuer_key_binding=not data.get("unsafe_skip_issuer_key_binding", False),
+            unsafe=tuple(k for k in UNSAFE_SWITCHES if data.get(k) is True),
             strict_vocabulary=bool(data.get("strict_vocabulary", False)),
             fill_missing_issuer=bool((data.get("issuance") or {}).get("fill_missing_issuer", True)),
             issue_expired=bool((data.get("issuance") or {}).get("allow_expired", False)),

@@ -522,6 +522,7 @@ def _render(
 
 _TEMPLATES: dict[Any, Any] = {}  # shape key -> _Template, or None for a refused shape
 _MISSING = object()
+_SEEN: set[Any] = set()  # shape keys met once, not compiled yet
 _TEMPLATES_SIZE = 4096
 _LOCK = Lock()
 
@@ -564,6 +565,15 @@ def fast_rdfc(
         if template is not _MISSING:
             with _LOCK:
                 _TEMPLATES[key] = template
+    if template is _MISSING and key not in _SEEN:
+        # A shape is compiled the second time it is seen, not the first: compiling costs two PyLD expansions and a
+        # PyLD canonicalization, so a stream of one-off (e.g. hostile) shapes must not cost more than PyLD alone.
+        with _LOCK:
+            if len(_SEEN) >= _TEMPLATES_SIZE:
+                _SEEN.clear()
+            _SEEN.add(key)
+        _STATS.fell_back += 1
+        return None
     if template is _MISSING:
         template = _compile_checked(document, len(values), loader, hash_algorithm)
         with _LOCK:

@@ -30,8 +30,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-import httpx
-
 from vcgate.canonical_schema import (
     CREDENTIALS_V1_URL,
     CREDENTIALS_V2_URL,
@@ -42,6 +40,8 @@ from vcgate.canonical_schema import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._verify import Verifier
 
 log = logging.getLogger("vcgate.status")
@@ -418,6 +418,9 @@ class HttpStatusListFetcher:
         unsafe_allow_http_localhost: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        # httpx is imported only where a fetch happens: the verification core itself does no I/O.
+        import httpx
+
         self._client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False)
         self._max_bytes = max_bytes
         self._default_ttl = default_ttl
@@ -458,7 +461,7 @@ class HttpStatusListFetcher:
                     body += chunk
                     if len(body) > self._max_bytes:
                         raise StatusListFetchError(url, f"larger than {self._max_bytes} bytes")
-        except httpx.HTTPError as exc:
+        except _http_error() as exc:
             raise StatusListFetchError(url, f"{type(exc).__name__}: {exc}") from None
         lifetime = _cache_lifetime(body, now, self._default_ttl)
         if lifetime > 0:
@@ -840,3 +843,9 @@ __all__ = [
     "parse_status_entry",
     "read_status",
 ]
+
+
+def _http_error() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError

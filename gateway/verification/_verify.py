@@ -1,16 +1,20 @@
-"""The verification pipeline for one credential (ARCHITECTURE.md, "Verification pipeline").
+"""The one verifier (ARCHITECTURE.md, "Verification pipeline"): every stage of every verification in vcgate.
 
-Each stage adds checks and never raises on bad input: parse (size, strict JSON, depth) → data model and schema →
-contexts and strict terms → proof → issuer key binding → validity at ``at`` → status. Evidence, binding of the
-native signer, replay and trust policy stages are added by the jobs layer on top of this result.
+Each stage adds checks and never raises on bad input: (1) parse (size, strict JSON, depth) → data model and schema
+→ contexts and strict terms; (2) proof → issuer key binding; validity at ``effective_at``; (3) ledger evidence
+against the anchor the policy pins; (4) binding of the native signer to the effective issuer; (5) replay of the
+published mapping; (6) status lists and ledger revocation as of ``checked_at``; (7) the trust policy. Stages 3–7 run
+over the injected :class:`~._ledger.LedgerStages` providers (in memory; a store is one provider). A credential
+carrying ledger evidence is never ``verified`` without an anchor, a checker and a bound signer.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -25,10 +29,14 @@ from vcgate.canonical_schema import (
 
 from ._canonical import CanonicalizationError, issuer_dependent_warnings, strict_term_problems, undefined_terms
 from ._dids import DidResolver
+from ._ledger import LedgerStageRunner, LedgerStages
 from ._policy import Policy
 from ._proofs import suite_of, verify_proof_set
+from ._trust import TrustPolicy
 
 CredentialFormat = Literal["ldp", "jwt", "unknown"]
+
+_log = logging.getLogger("vcgate.verify")
 
 
 class CredentialVerificationError(VcgateError):
@@ -50,16 +58,24 @@ class VerificationResult(CheckSummary):
     credential: Mapping[str, Any] | None = field(default=None, repr=False)
     issuer: str | None = None
     checked_at: datetime | None = None
+    #: The registered party behind the credential (the native signer's party, or the issuer DID's), if any.
+    effective_issuer: str | None = None
+    effective_at: datetime | None = None
+    #: The ``unsafe_*`` switches that weakened this verification (empty under the default policy).
+    unsafe: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The result object: ``verified``, ``status``, ``checks`` and ``problemDetails``."""
+        """The result object: ``verified``, ``status``, ``checks``, ``problemDetails`` and the ``unsafe`` switches."""
         return {
             "verified": self.verified,
             "status": self.status,
             "format": self.format,
             "issuer": self.issuer,
+            "effectiveIssuer": self.effective_issuer,
             "credentialId": (self.credential or {}).get("id") if isinstance(self.credential, Mapping) else None,
+            "effectiveAt": _ts(self.effective_at) if self.effective_at else None,
             "checkedAt": _ts(self.checked_at) if self.checked_at else None,
+            "unsafe": list(self.unsafe),
             "checks": [c.to_json() for c in self.checks],
             "problemDetails": [p.to_json() for p in self.problems],
             "warnings": [w.to_json() for w in self.warnings],
@@ -240,11 +256,14 @@ StatusChecker = Callable[[Mapping[str, Any], datetime, "Verifier"], list[Check]]
 
 
 class Verifier:
-    """Verifies credentials under a policy. ``check()`` returns the result; ``verify()`` raises unless verified.
+    """The one verifier: :meth:`check` runs all seven stages; :meth:`verify` raises unless verified.
 
     ``resolver`` resolves DIDs (inject an offline one to guarantee no network); ``status_checker`` checks
     ``credentialStatus`` entries (see :mod:`vcgate.gateway` status lists); ``loader`` serves JSON-LD contexts (only
-    pinned ones by default).
+    pinned ones by default); ``ledger`` holds the providers of stages 3–7 (evidence checkers by ledger kind, party
+    registry, published mappings, ledger revocations and observations). Without ``ledger`` the stages still run with
+    the policy's trust section and no providers, so a credential carrying ledger evidence is ``error``, never
+    ``verified``.
     """
 
     def __init__(
@@ -254,23 +273,64 @@ class Verifier:
         *,
         status_checker: StatusChecker | None = None,
         loader: Callable[..., Any] | None = None,
+        ledger: LedgerStageRunner | None = None,
     ) -> None:
         self.policy = policy
         self.resolver = resolver
         self.status_checker = status_checker
         self.loader = loader
+        self.ledger: LedgerStageRunner = ledger if ledger is not None else LedgerStages(TrustPolicy.from_policy(policy))
+        for switch in policy.unsafe:
+            _log.warning("unsafe: policy %r turns on %s; every result lists it", policy.name, switch)
 
-    def verify(self, data: bytes | str | Mapping[str, Any], *, at: datetime) -> VerificationResult:
+    def with_ledger(self, ledger: LedgerStageRunner) -> Verifier:
+        """This verifier with other stage 3–7 providers (same policy, resolver, status checker and loader)."""
+        return Verifier(
+            self.policy, self.resolver, status_checker=self.status_checker, loader=self.loader, ledger=ledger
+        )
+
+    def verify(
+        self,
+        data: bytes | str | Mapping[str, Any],
+        *,
+        effective_at: datetime | None = None,
+        checked_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> VerificationResult:
         """Like :meth:`check`, but raise :class:`CredentialVerificationError` unless verified."""
-        result = self.check(data, at=at)
+        result = self.check(data, effective_at=effective_at, checked_at=checked_at, at=at)
         if not result.verified:
             raise CredentialVerificationError(result)
         return result
 
-    def check(self, data: bytes | str | Mapping[str, Any], *, at: datetime) -> VerificationResult:
-        """Run every stage on ``data`` (JSON-LD bytes/text/object, or a compact ``vc+jwt``). Never raises."""
-        if at.tzinfo is None:
-            raise ValueError("`at` must be timezone-aware")
+    def check(
+        self,
+        data: bytes | str | Mapping[str, Any],
+        *,
+        effective_at: datetime | None = None,
+        checked_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> VerificationResult:
+        """Run every stage on ``data`` (JSON-LD bytes/text/object, or a compact ``vc+jwt``). Never raises on bad
+        input.
+
+        ``effective_at`` is the instant validity windows are judged at (e.g. an entry date); ``checked_at`` the
+        instant of status, revocation and evidence checks. ``at`` sets both (and is the default of each).
+        """
+        checked = checked_at or at or effective_at
+        if checked is None:
+            raise ValueError("give checked_at (and effective_at), or at")
+        effective = effective_at or at or checked
+        if checked.tzinfo is None or effective.tzinfo is None:
+            raise ValueError("the instants must be timezone-aware")
+        base = replace(self._check_base(data, effective, checked), unsafe=self.policy.unsafe)
+        doc = base.credential
+        if not isinstance(doc, Mapping) or any(c.stage == "parse" and c.status != "passed" for c in base.checks):
+            return replace(base, effective_at=effective)
+        party, ledger_checks = self.ledger.run(doc, base.issuer, checked_at=checked)
+        return replace(base, checks=base.checks + tuple(ledger_checks), effective_issuer=party, effective_at=effective)
+
+    def _check_base(self, data: bytes | str | Mapping[str, Any], at: datetime, checked: datetime) -> VerificationResult:
         if isinstance(data, (bytes, str)):
             text = data.strip()
             if len(text) > self.policy.max_credential_bytes:
@@ -281,7 +341,7 @@ class Verifier:
                     "Input too large",
                     f"{len(text)} bytes > limit {self.policy.max_credential_bytes}",
                 )
-                return VerificationResult((size_check,), checked_at=at)
+                return VerificationResult((size_check,), checked_at=checked)
             # "ey" and "." are ASCII, and UTF-8 (even after "replace" decoding) never makes or hides an ASCII byte,
             # so the bytes can be tested without decoding the whole input first.
             if isinstance(text, bytes):
@@ -292,12 +352,12 @@ class Verifier:
                 from ._jose import check_vc_jwt
 
                 compact = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-                return check_vc_jwt(compact, self, at=at)
+                return replace(check_vc_jwt(compact, self, at=at), checked_at=checked)
             doc, parse_check = parse_json_strictly(
                 text, max_bytes=self.policy.max_credential_bytes, max_depth=self.policy.max_json_depth
             )
             if doc is None:
-                return VerificationResult((parse_check,), checked_at=at)
+                return VerificationResult((parse_check,), checked_at=checked)
         else:
             doc, parse_check = dict(data), _PARSE_PASSED
         checks: list[Check] = [parse_check]
@@ -311,8 +371,8 @@ class Verifier:
                     "a credential is a JSON object",
                 )
             )
-            return VerificationResult(tuple(checks), checked_at=at)
-        return self.check_document(doc, at=at, checks=checks)
+            return VerificationResult(tuple(checks), checked_at=checked)
+        return self.check_document(doc, at=at, checks=checks, checked_at=checked)
 
     def check_document(
         self,
@@ -321,8 +381,11 @@ class Verifier:
         at: datetime,
         checks: list[Check] | None = None,
         proof_required: bool = True,
+        checked_at: datetime | None = None,
     ) -> VerificationResult:
-        """Stages after parsing, for an already-parsed JSON-LD credential."""
+        """Stages 1–2, validity at ``at`` and status at ``checked_at`` (default ``at``) for an already-parsed JSON-LD
+        credential; :meth:`check` adds stages 3–7."""
+        status_at = checked_at or at
         checks = list(checks or [])
         issuer = issuer_id(doc)
         types = _types(doc)
@@ -427,5 +490,5 @@ class Verifier:
                     )
                 )
             else:
-                checks.extend(self.status_checker(doc, at, self))
-        return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
+                checks.extend(self.status_checker(doc, status_at, self))
+        return VerificationResult(tuple(checks), "ldp", doc, issuer, status_at)

@@ -55,7 +55,7 @@ def session(workflow: Workflow, graph: CredentialGraph, parties: PartyRegistry, 
     return WorkflowSession(workflow, graph, parties, authorities=authorities(trust), territory=trust.territory)
 
 
-def decide(
+def decide_entry(
     entry: Entry,
     graph: CredentialGraph,
     parties: PartyRegistry,
@@ -85,3 +85,7 @@ def decide(
         policy=trust.policy_name,
         policy_digest=trust.policy_digest,
     )
+
+
+#: The short name used inside the package.
+decide = decide_entry

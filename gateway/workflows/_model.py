@@ -264,7 +264,7 @@ def _describe_step(s: Step) -> dict[str, Any]:
         for r in s.rules
     ]
     if s.missing is not None:
-        out["missing"] = {"reason": s.missing.reason, "clause": s.missing.clause}
+        out["missing"] = {"reason": s.missing.reason, "clause": s.missing.clause, "failure": s.missing.failure}
     if s.kind == "reconcile" and s.claimed is not None and s.against is not None and s.exceeded is not None:
         out["reconcile"] = {
             "mode": s.mode,

@@ -24,7 +24,7 @@ def test_lax_policy_fails_exactly_the_cases_it_lets_through() -> None:
     raw = dict(Policy.default().raw)
     raw.update(
         name="lax",
-        check_schema=False,  # no data-model rules and no JSON Schemas
+        unsafe_skip_schema=True,  # no data-model rules and no JSON Schemas
         undefined_terms_allowed={"EntryNumberCredential": ["undefinedTermForConformance"]},
     )
     lax = LibraryVerifier(Policy.from_mapping(raw))

@@ -9,7 +9,7 @@ The credentials are the repository's examples (``examples/credentials/``: Tracea
 and one edge-case credential of ours (``credentials/``: doubles, JSON literals with 0.1 and 1e21), re-issued under
 each test key: every mention of the issuer DID becomes the key's did:key (the reference library requires the issuer
 to control the key). ``credentialStatus`` stays in the signed bytes, but neither side checks the status list (not part
-of this test): vcgate runs its default policy with ``check_status: false``, the peer is told ``checkStatus: false``.
+of this test): vcgate runs its default policy with ``unsafe_skip_status: true``, the peer gets ``checkStatus: false``.
 
 Cost: jsonld.js needs ~0.2-0.5 s per canonicalization of a Traceability credential (it deep-copies the active
 context, ~120 kB of type-scoped terms, at every typed node), so the Node side is called sparingly: the full matrix
@@ -122,7 +122,7 @@ def iso(t: datetime) -> str:
 
 def _policy() -> Policy:
     raw = dict(Policy.default().raw)
-    raw.update(name="vcgate-default-interop", check_status=False)
+    raw.update(name="vcgate-default-interop", unsafe_skip_status=True)
     return Policy.from_mapping(raw)
 
 

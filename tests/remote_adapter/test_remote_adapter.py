@@ -17,6 +17,7 @@ import pytest
 
 from vcgate.adapters.remote import (
     PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
     IncompatibleProtocolError,
     RemoteAdapter,
     RemoteAuthError,
@@ -311,7 +312,7 @@ def test_incompatible_major_version_is_refused(fake_service: tuple[str, type[_Fa
     with pytest.raises(IncompatibleProtocolError) as caught:
         adapter.describe()
     assert "2.0.0" in str(caught.value)
-    assert "1.0.0" in str(caught.value)
+    assert PROTOCOL_VERSION in str(caught.value)
     with pytest.raises(IncompatibleProtocolError):
         list(adapter.records())
     assert adapter.health().status == "down"

@@ -100,9 +100,10 @@ def test_answers_match_their_documented_schemas(client: TestClient) -> None:
     page = client.get("/v1/records", params={"limit": "4"}, headers=AUTH)
     assert [r["locator"] for r in page.json()["records"]] == ["entry/1", "entry/2", "entry/3", "entry/4"]
     assert page.json()["nextCursor"] == Cursor((4,)).encode()
+    assert page.json()["end"] is False
     assert_matches(page.json(), "Page")
     end = client.get("/v1/records", params={"since": Cursor((5,)).encode()}, headers=AUTH)
-    assert end.json() == {"records": [], "nextCursor": None}
+    assert end.json() == {"records": [], "nextCursor": None, "end": True}
     assert_matches(end.json(), "Page")
     record = client.get("/v1/records/entry%2F2", headers=AUTH)
     assert record.json()["locator"] == "entry/2"

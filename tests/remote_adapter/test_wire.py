@@ -14,6 +14,7 @@ from sdk._helpers import INVOICE_RECORD, MemoryAdapter, invoice_mapping, make_re
 
 from vcgate.adapters.remote import (
     WireFormatError,
+    WirePage,
     cursor_from_token,
     evidence_result_from_json,
     health_from_json,
@@ -26,7 +27,16 @@ from vcgate.adapters.remote import (
     record_from_json,
     record_to_json,
 )
-from vcgate.adapters.sdk import Check, CheckStatus, Cursor, EvidenceResult, Health
+from vcgate.adapters.sdk import (
+    Check,
+    CheckStatus,
+    Cursor,
+    EvidenceResult,
+    Health,
+    RecordPage,
+    RewindPage,
+    SourceRecord,
+)
 from vcgate.canonical_schema import Problem
 
 CSV = b"number,total\nINV-1,12.50"
@@ -87,20 +97,45 @@ def test_cursor_tokens_round_trip(position: list[int | str]) -> None:
     assert cursor_from_token(cursor.encode(), "/since") == cursor
 
 
-def test_pages_round_trip_and_the_empty_page_ends_the_stream() -> None:
+def test_pages_round_trip_and_only_end_ends_the_stream() -> None:
     adapter = MemoryAdapter(invoice_mapping(), page_size=2)
     for n in range(3):
         adapter.append(dict(INVOICE_RECORD, number=f"INV-{n}"))
     for page in adapter.records():
         parsed = page_from_json(json.loads(json.dumps(page_to_json(page.records, page.next_cursor))))
-        assert parsed == page
-    assert page_from_json(page_to_json((), None)) is None
-    with pytest.raises(WireFormatError) as caught:
-        page_from_json({"records": [], "nextCursor": Cursor((1,)).encode()})
-    assert caught.value.pointer == "/nextCursor"
+        assert parsed == WirePage(page, end=False)
+    assert page_from_json(page_to_json((), None, end=True)) == WirePage(None, end=True)
+    # An empty page that moves the cursor (an empty block window) is a page, not the end.
+    moved = page_from_json({"records": [], "nextCursor": Cursor((1,)).encode(), "end": False})
+    assert moved == WirePage(RecordPage((), Cursor((1,))), end=False)
+    # Protocol 1.0 services end the stream with an empty page and a null cursor, without `end`.
+    assert page_from_json({"records": [], "nextCursor": None}) == WirePage(None, end=True)
+    with pytest.raises(WireFormatError) as null_not_end:
+        page_from_json({"records": [], "nextCursor": None, "end": False})
+    assert null_not_end.value.pointer == "/nextCursor"
     with pytest.raises(WireFormatError) as bad_record:
         page_from_json({"records": [{"locator": "x"}], "nextCursor": "c1.WzFd"})
     assert bad_record.value.pointer == "/records/0"
+
+
+def test_rewind_pages_round_trip_and_carry_their_cursor() -> None:
+    wire = page_to_json((), Cursor((1, 5)), keep_through=4, abandoned=Cursor((1, 7)))
+    assert wire["keepThrough"] == 4
+    parsed = page_from_json(json.loads(json.dumps(wire)))
+    assert parsed == WirePage(RewindPage((), Cursor((1, 5)), Cursor((1, 7)), 4), end=False)
+    assert isinstance(parsed.page, RewindPage)
+    with pytest.raises(WireFormatError) as with_records:
+        page_from_json({**wire, "records": [record_to_json(_sample_record())]})
+    assert with_records.value.pointer == "/records"
+    with pytest.raises(WireFormatError) as no_abandoned:
+        page_from_json({k: v for k, v in wire.items() if k != "abandoned"})
+    assert "abandoned" in no_abandoned.value.detail
+
+
+def _sample_record() -> SourceRecord:
+    adapter = MemoryAdapter(invoice_mapping())
+    adapter.append(dict(INVOICE_RECORD))
+    return next(iter(adapter.records())).records[0]
 
 
 def test_info_and_health_round_trip() -> None:

@@ -133,8 +133,10 @@ def test_an_analysts_job_progress_moves_and_rows_lead_to_entry_pages(tab: Tab) -
     assert rows.count() == total
     assert "Signed VerificationReport" in tab.page.inner_text("main")
     tab.page.locator(f"a:text-is('UI00003-{IMPORTER_MISMATCH}')").click()
-    tab.page.wait_for_url(f"**/ui/entries/UI00003-{IMPORTER_MISMATCH}")
+    tab.page.wait_for_url("**/ui/jobs/*/rows/4")
+    assert f"Entry UI00003-{IMPORTER_MISMATCH}" in tab.page.inner_text("h1")
     assert "IMPORTER_MISMATCH" in tab.page.inner_text("main")
+    assert "in job job-" in tab.page.inner_text("main")
 
 
 def test_the_signed_report_downloads_from_the_job_page(tab: Tab) -> None:
@@ -216,3 +218,20 @@ def test_an_analyst_cannot_register_a_party(tab: Tab) -> None:
     refused = tab.page.request.post(tab.site.url + "/ui/parties", form={"csrf_token": token, "party": "{}"})
     assert refused.status == 403
     assert "may not manage parties" in refused.text()
+
+
+def test_a_pasted_entry_is_verified_now_without_recording_claims(tab: Tab) -> None:
+    rows = [json.loads(line) for line in (ROOT / "examples/ipr_three_ledgers/entries.jsonl").read_text().splitlines()]
+    pasted = dict(rows[0], entryNumber="PASTE-0001")
+    tab.login("officer")
+    tab.page.fill("#entry", json.dumps(pasted))
+    tab.page.click("text=Verify now")
+    tab.page.wait_for_url("**/ui/entries/check")
+    heading = tab.page.inner_text("h1")
+    assert "PASTE-0001" in heading
+    # The invoice's 1,200 units are already claimed by the demo's entries (800 + 500): 800 more exceed it.
+    assert tab.page.locator("h1 .badge").inner_text() == "not authorized"
+    assert "QUANTITY_EXCEEDS_INVOICE" in tab.page.inner_text("main")
+    assert "verified just now; not stored" in tab.page.inner_text("main")
+    # Read-only: nothing was stored under that number.
+    assert tab.page.request.get(tab.site.url + "/ui/entries/PASTE-0001").status == 404

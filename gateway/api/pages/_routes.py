@@ -303,6 +303,19 @@ def _job_routes(router: APIRouter) -> None:
         rows = job_results(_store(request), job_id)["rows"] if status["state"] == "finished" else []
         return _page(request, "job.html", op, job_id=job_id, status=status, rows=rows)
 
+    @router.get("/jobs/{job_id}/rows/{row_no}")
+    def job_row(request: Request, op: Op, job_id: str, row_no: int) -> Response:
+        require(op, "read:jobs", "read jobs")
+        _job_status(request, job_id)
+        row = next((r for r in job_results(_store(request), job_id)["rows"] if r["row"] == row_no), None)
+        if row is None or not row.get("result"):
+            raise PageError(404, "No verdict", f"job {job_id} has no verdict for row {row_no}")
+        result = row["result"]
+        number = str(result.get("entryNumber", ""))
+        return _page(
+            request, "entry.html", op, number=number, fresh=False, job_id=job_id, **_entry_context(request, result)
+        )
+
     @router.get("/jobs/{job_id}/events")
     async def job_events(request: Request, op: Op, job_id: str) -> Response:
         require(op, "read:jobs", "read jobs")

@@ -1,0 +1,258 @@
+"""Verification jobs on a Dask cluster vs the in-process executor, over one warm PostgreSQL store (issue 16).
+
+The credential world is the jobs tests' (tests/jobs/_world.py): did:key parties, a plain ledger with signed
+checkpoints and inclusion proofs, eddsa-rdfc-2022 credentials; every entry walks the whole IPR chain against one
+large invoice. The store's result cache is warmed by a first job, then for 1 and 2 workers each executor verifies
+its own job of ``--entries`` distinct entries (the same entries for every run, so the work is equal):
+
+* ``local``: :class:`LocalProcessExecutor` (the default of ``vcgate jobs run``), results written by the driver;
+* ``dask``: a real ``dask scheduler`` and N ``dask worker`` processes (1 thread each, no nanny) on 127.0.0.1, started
+  by this script; workers write results themselves.
+
+Printed per run: entries/s, CPU seconds per entry (driver + workers, from /proc), and the ratio dask/local (target
+≥ 0.9 per worker). Also the scheduler overhead per task (wall time of a batch of no-op tasks / tasks) and the chunk
+size. PostgreSQL is started here (initdb in a temporary folder, as the tests do; run as root it uses ``runuser``).
+
+Run: ``python benchmarks/jobs_cluster.py [--entries 100000] [--chunk-size 256] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import glob
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.jobs._world import CHECKED_AT, build_world  # noqa: E402
+from vcgate.gateway._cluster import DaskExecutor  # noqa: E402
+from vcgate.gateway._jobs import Executor, LocalProcessExecutor, create_job, read_entry_file, run_job  # noqa: E402
+from vcgate.gateway._store import Store  # noqa: E402
+
+FACTORY = "tests.jobs._world:plain_checkers"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _start_postgres(root: Path) -> tuple[str, Path, Path]:
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", _free_port()
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]), check=True
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
+        check=True,
+    )
+    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres", bindir, data
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes (and their reaped children) from /proc, in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])
+    return total / tick
+
+
+def _entries(base: dict[str, Any], n: int) -> bytes:
+    lines = []
+    for i in range(n):
+        e = copy.deepcopy(base)
+        e["entryNumber"] = f"BENCH-{i:07d}"
+        e["entryDate"] = f"2024-09-{1 + i % 28:02d}"
+        e["invoiceNumber"] = "INV-BENCH"
+        e["lines"][0]["quantity"] = 1
+        lines.append(json.dumps(e))
+    return ("\n".join(lines) + "\n").encode()
+
+
+class DaskProcesses:
+    """A scheduler and ``n`` workers as processes on 127.0.0.1."""
+
+    def __init__(self, n: int, tmp: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+        self.port = _free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        log = (tmp / "dask.log").open("ab")
+        dask = [sys.executable, "-m", "dask"]
+        self.procs = [
+            subprocess.Popen(
+                [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard", "--no-show"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        ]
+        time.sleep(2)
+        for i in range(n):
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        *dask,
+                        "worker",
+                        self.address,
+                        *("--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", f"w{i}"),
+                        *("--host", "127.0.0.1", "--worker-port", str(_free_port())),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+            )
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(n, timeout=120)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _task_overhead(address: str, tasks: int = 2000) -> float:
+    """Scheduler round trip per task: wall time of ``tasks`` trivial tasks divided by their number, in ms."""
+    from distributed import Client, wait
+
+    with Client(address, timeout=60) as client:
+        start = time.perf_counter()
+        futures = client.map(abs, range(tasks), pure=False)
+        wait(futures)
+        return (time.perf_counter() - start) / tasks * 1000
+
+
+def _run(store: Store, data: bytes, job: str, executor: Executor, chunk: int, pids: list[int]) -> dict[str, Any]:
+    create_job(store, read_entry_file("e.jsonl", data), _policy, job_id=job, checked_at=CHECKED_AT, source=job)
+    cpu0 = _cpu_seconds([os.getpid(), *pids])
+    start = time.perf_counter()
+    summary = run_job(store, job, executor=executor, chunk_size=chunk, checker_factory=FACTORY)
+    wall = time.perf_counter() - start
+    cpu = _cpu_seconds([os.getpid(), *pids]) - cpu0
+    assert summary.done == summary.entries, summary
+    return {
+        "seconds": round(wall, 2),
+        "entries_per_second": round(summary.entries / wall, 1),
+        "cpu_ms_per_entry": round(cpu / summary.entries * 1000, 3),
+        "verdicts": dict(summary.verdicts),
+    }
+
+
+_policy: Any = None
+
+
+def main() -> None:
+    global _policy
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--chunk-size", type=int, default=256)
+    parser.add_argument("--workers", default="1,2", help="Comma-separated worker counts.")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="vcgate-bench-cluster-"))
+    pg_root = Path(tempfile.mkdtemp(prefix="vcgate-bench-pg-"))
+    url, bindir, data_dir = _start_postgres(pg_root)
+    try:
+        world, rows = build_world(tmp)
+        auth = next(c for c in world.credentials.values() if c["credentialSubject"].get("invoiceNumber") == "INV-AUTH")
+        subject = copy.deepcopy(auth["credentialSubject"])
+        subject["invoiceNumber"] = "INV-BENCH"
+        subject["itemsShipped"][0]["itemCount"] = 10_000_000
+        world.issue_on_ledger(
+            "summit",
+            "CommercialInvoiceCredential",
+            subject,
+            at=datetime(2024, 8, 15, tzinfo=UTC),
+            valid_from="2024-08-15T00:00:00Z",
+        )
+        store = Store.open(url)
+        world.fill(store)
+        _policy = world.policy()
+        data = _entries(rows["authorized"], args.entries)
+        _run(store, _entries(rows["authorized"], 500), "prewarm", LocalProcessExecutor(2), args.chunk_size, [])
+        results: dict[str, Any] = {
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start",
+            "python": platform.python_version(),
+            "entries": args.entries,
+            "chunk_size": args.chunk_size,
+            "runs": {},
+        }
+        for n in (int(x) for x in args.workers.split(",")):
+            # Each run verifies the same entries under its own job id against the same warm credential cache; the
+            # entry results of the previous run are removed so that every run does the whole job.
+            store.db.engine.dispose()
+            with store.db.transaction() as conn:
+                from sqlalchemy import text
+
+                conn.execute(text("DELETE FROM entry_results"))
+            local = _run(store, data, f"local-{n}", LocalProcessExecutor(n), args.chunk_size, [])
+            with store.db.transaction() as conn:
+                conn.execute(text("DELETE FROM entry_results"))
+            cluster = DaskProcesses(n, tmp)
+            try:
+                dask = _run(store, data, f"dask-{n}", DaskExecutor(cluster.address), args.chunk_size, cluster.pids())
+                overhead = _task_overhead(cluster.address)
+            finally:
+                cluster.stop()
+            assert dask["verdicts"] == local["verdicts"]
+            results["runs"][str(n)] = {
+                "local": local,
+                "dask": dask,
+                "ratio": round(dask["entries_per_second"] / local["entries_per_second"], 3),
+                "scheduler_overhead_ms_per_task": round(overhead, 3),
+            }
+        store.close()
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]), check=False)
+        shutil.rmtree(pg_root, ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{results['machine']}; {args.entries} entries; chunk {args.chunk_size}")
+    for n, r in results["runs"].items():
+        print(
+            f"{n} worker(s): local {r['local']['entries_per_second']}/s ({r['local']['cpu_ms_per_entry']} ms CPU/entry)"
+            f", dask {r['dask']['entries_per_second']}/s ({r['dask']['cpu_ms_per_entry']} ms CPU/entry), "
+            f"ratio {r['ratio']}, scheduler {r['scheduler_overhead_ms_per_task']} ms/task"
+        )
+
+
+if __name__ == "__main__":
+    main()
