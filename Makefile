@@ -7,7 +7,8 @@ VENV ?= .venv
 # Absolute: scripts (typecheck.sh) run tools from other directories.
 BIN := $(abspath $(VENV))/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
-PIP_INSTALL := $(PIP) install --quiet -c constraints.txt
+# setuptools' one editable-install notice (about folders named like the package) is not actionable here.
+PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(PIP) install --quiet -c constraints.txt
 
 .PHONY: venv install install-dev demo test lint typecheck pytest pytest-fast pytest-server lock interop-deps
 

@@ -9,7 +9,9 @@ python=${1:-$(bash "$root/scripts/find-python.sh")}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bash "$root/scripts/venv.sh" "$python" "$tmp/venv"
-"$tmp/venv/bin/python" -m pip install --quiet "$root[ethereum,fabric,postgres,dev]"
+# Every extra of pyproject.toml, so that a newly added one is pinned too.
+extras=$("$tmp/venv/bin/python" -c 'import sys, tomllib; print(",".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]))' "$root/pyproject.toml")
+"$tmp/venv/bin/python" -m pip install --quiet "$root[$extras]"
 {
   echo "# Pinned versions of every dependency (all extras), resolved by scripts/lock.sh with"
   echo "# $("$tmp/venv/bin/python" --version) on $(uname -sm). Do not edit by hand: change pyproject.toml and re-run it."

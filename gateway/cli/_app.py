@@ -249,7 +249,9 @@ def default_verifier(
     from ..verification._trust import TrustPolicy
     from ..verification._verify import Verifier
 
-    ledger = LedgerStages(TrustPolicy.from_policy(policy), checkers={**LazyOfflineCheckers(), **(checkers or {})})
+    # Unmerged unless extra checkers are given: LazyOfflineCheckers loads no adapter for evidence-free credentials.
+    every = {**LazyOfflineCheckers(), **checkers} if checkers else LazyOfflineCheckers()
+    ledger = LedgerStages(TrustPolicy.from_policy(policy), checkers=every)
     if offline:
         return Verifier(policy, DidResolver.offline(), ledger=ledger)
     from ..verification._status import HttpStatusListFetcher, StatusListChecker
@@ -284,7 +286,7 @@ def _store_verifier(
     except VcgateError as exc:
         usage_error(f"cannot open the store {db}: {exc}")
     resolver = DidResolver.offline() if offline else DidResolver.default()
-    every = {**LazyOfflineCheckers(), **checkers}
+    every = {**LazyOfflineCheckers(), **checkers} if checkers else LazyOfflineCheckers()
     return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=every)
 
 
