@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 # setuptools' one editable-install notice (about folders named like the package) is not actionable here.
 PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(PIP) install --quiet -c constraints.txt
 
-.PHONY: venv install install-dev demo test lint typecheck pytest pytest-fast pytest-server lock interop-deps
+.PHONY: venv install install-dev demo test lint typecheck pytest pytest-fast pytest-server lock interop-deps interop-w3c
 
 venv: $(BIN)/python
 
@@ -58,3 +58,10 @@ test: install-dev lint typecheck pytest
 # Regenerate constraints.txt after changing a dependency in pyproject.toml.
 lock:
 	bash scripts/lock.sh "$(PYTHON)"
+
+# The six W3C / W3C-CCG VC test suites against this checkout's `vcgate serve` (docs/interop.md). Runs when the suites
+# are checked out in $(W3C_SUITES_DIR) (or MIRROR_DIR names fetched snapshots to set them up from); otherwise it
+# prints how to get them and succeeds. VCGATE_POLICY=default runs under the default policy instead of w3c-interop.
+W3C_SUITES_DIR ?= .cache/w3c-suites
+interop-w3c: install
+	PATH=$(BIN):$$PATH W3C_SUITES_DIR=$(W3C_SUITES_DIR) bash scripts/w3c-suites/run_all.sh

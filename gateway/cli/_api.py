@@ -143,6 +143,12 @@ def serve(
         typer.Option(help="UNSAFE: fetch did:web documents and status lists over plain http from localhost."),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    issuers: Annotated[
+        Path | None,
+        typer.Option(
+            help="Issuers file: issuer instances served at /issuers/NAME/credentials/issue (docs/http-api.md)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."""
     import uvicorn
@@ -164,16 +170,21 @@ def serve(
     }
     if database:
         env["VCGATE_DATABASE_URL"] = database
+    if issuers:
+        env["VCGATE_API_ISSUERS"] = str(issuers.resolve())
     if policy:
         env["VCGATE_API_POLICY"] = str(policy.resolve()) if policy.exists() else str(policy)
     os.environ.update(env)
     try:
         settings = ApiSettings.from_env()
         settings.identity  # noqa: B018 - validates the key type and public URL before workers start
+        instances = settings.issuer_instances()  # and the issuers file
         Database.open(settings.database_url, migrate=True).close()
     except VcgateError as exc:
         _usage(str(exc))
     _err.print(f"vcgate API on http://{host}:{port} as {settings.identity.did} ({workers} worker(s))")
+    for inst in instances:
+        _err.print(f"  issuer {inst.name}: {inst.did} ({', '.join(inst.suites) if inst.format == 'ldp' else 'vc+jwt'})")
     uvicorn.run(
         "vcgate.gateway.api._server:app_from_env",
         factory=True,

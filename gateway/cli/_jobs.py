@@ -305,6 +305,13 @@ def sync_command(
     adapter: Annotated[
         list[str] | None, typer.Option("--adapter", "-a", help="Sync only this registered adapter (repeatable).")
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler (tcp://HOST:8786) or 'local': one task per adapter, one writer per cursor (a "
+            "lease); default $VCGATE_DASK_SCHEDULER, else in this process. --witness-key must exist on the workers."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pull new records from every registered adapter, verify and store them (idempotent).
@@ -326,16 +333,39 @@ def sync_command(
     unknown = sorted(set(adapter or ()) - known)
     if unknown:
         _usage(f"no registered adapter {', '.join(unknown)}; `vcgate adapters status` lists them")
+    from .._cluster import ClusterError, scheduler_address, sync_on_cluster
+    from .._sync import SyncReport
+
+    try:
+        address = scheduler_address(cluster)
+    except ClusterError as exc:
+        _usage(str(exc))
     while True:
-        report = sync(
-            store,
-            now=datetime.now(UTC),
-            witness_key=key,
-            policy=pol,
-            checkers=extra,
-            retry_quarantined=retry_quarantined,
-            only=adapter or None,
-        )
+        if address is not None:
+            try:
+                counts = sync_on_cluster(
+                    store.url,
+                    sorted(adapter or known),
+                    address=address,
+                    now=datetime.now(UTC),
+                    witness_key_path=str(witness_key) if witness_key else None,
+                    policy=dict(pol.raw),
+                    checker_factory=checkers,
+                    retry_quarantined=retry_quarantined,
+                )
+            except VcgateError as exc:
+                _fail(str(exc))
+            report = SyncReport(counts)
+        else:
+            report = sync(
+                store,
+                now=datetime.now(UTC),
+                witness_key=key,
+                policy=pol,
+                checkers=extra,
+                retry_quarantined=retry_quarantined,
+                only=adapter or None,
+            )
         if as_json:
             _print_json(report.to_json())
         else:
@@ -492,6 +522,10 @@ def jobs_run(
     ] = False,
     checkers: CheckersOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    workflow: Annotated[
+        str | None,
+        typer.Option(help="Workflow: a shipped name (`vcgate workflows list`) or a workflow file (default: ipr)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or resume) a job and verify its entries in parallel; results are stored per entry hash."""
@@ -502,6 +536,16 @@ def jobs_run(
     except ClusterError as exc:
         _usage(str(exc))
     pol = _policy(policy)
+    wf = None
+    if workflow is not None:
+        from ..workflows import load_workflow
+        from ..workflows._decide import policy_with_workflow
+
+        try:
+            wf = load_workflow(workflow)
+            pol = policy_with_workflow(pol, wf)
+        except VcgateError as exc:
+            _fail(str(exc), EXIT_INVALID)
     fixed = _instant(checked_at, "--checked-at")
     if file is None:
         if not (resume and job_id):
@@ -522,7 +566,7 @@ def jobs_run(
     else:
         assert file is not None  # the usage check above
         try:
-            rows = read_entry_file(file.name, data)
+            rows = read_entry_file(file.name, data, wf)
             created = create_job(
                 store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
             )
