@@ -44,6 +44,9 @@ def main() -> None:
     key = KeyPair.generate("ed25519")
     unsigned = json.loads(DATA.read_text())
     unsigned["issuer"]["id"] = key.controller
+    # The file's LedgerEvidence is made up and reaches no anchor: a credential carrying it is never verified (issue
+    # 11). Measured here: every stage of a credential without evidence (the ledger stages are then not applicable).
+    unsigned.pop("evidence", None)
     at = datetime(2026, 1, 1, tzinfo=UTC)
     verifier = Verifier(Policy.default(), DidResolver.offline())
     results: dict[str, Any] = {

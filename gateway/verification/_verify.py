@@ -323,12 +323,13 @@ class Verifier:
         effective = effective_at or at or checked
         if checked.tzinfo is None or effective.tzinfo is None:
             raise ValueError("the instants must be timezone-aware")
-        base = replace(self._check_base(data, effective, checked), unsafe=self.policy.unsafe)
+        base = self._check_base(data, effective, checked)
         doc = base.credential
         if not isinstance(doc, Mapping) or any(c.stage == "parse" and c.status != "passed" for c in base.checks):
-            return replace(base, effective_at=effective)
+            return replace(base, effective_at=effective, unsafe=self.policy.unsafe)
         party, ledger_checks = self.ledger.run(doc, base.issuer, checked_at=checked)
-        return replace(base, checks=base.checks + tuple(ledger_checks), effective_issuer=party, effective_at=effective)
+        checks = base.checks + tuple(ledger_checks)
+        return replace(base, checks=checks, effective_issuer=party, effective_at=effective, unsafe=self.policy.unsafe)
 
     def _check_base(self, data: bytes | str | Mapping[str, Any], at: datetime, checked: datetime) -> VerificationResult:
         if isinstance(data, (bytes, str)):
@@ -360,6 +361,13 @@ class Verifier:
                 return VerificationResult((parse_check,), checked_at=checked)
         else:
             doc, parse_check = dict(data), _PARSE_PASSED
+            if doc.get("type") in ("EnvelopedVerifiableCredential", ["EnvelopedVerifiableCredential"]):
+                from ._jose import check_vc_jwt, enveloped_token
+
+                token = enveloped_token(doc)
+                if isinstance(token, Check):
+                    return VerificationResult((parse_check, token), "jwt", doc, None, at)
+                return check_vc_jwt(token, self, at=at)
         checks: list[Check] = [parse_check]
         if not isinstance(doc, dict):
             checks.append(

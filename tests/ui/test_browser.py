@@ -73,6 +73,11 @@ def test_re_verify_swaps_in_the_pipeline_checks_and_raw_links_to_json(tab: Tab) 
     raw = tab.page.request.get(tab.site.url + href)
     assert raw.headers["content-type"] == "application/json"
     assert "CommercialInvoiceCredential" in raw.json()["type"]
+    cred.locator("dd a").first.click()
+    tab.page.wait_for_url("**/ui/credential?id=*")
+    assert "CommercialInvoiceCredential" in tab.page.inner_text("pre.json")
+    tab.shot("credential")
+    _no_axe_violations(tab)
 
 
 def test_product_page_shows_the_verified_image_and_refuses_the_tampered_one(tab: Tab) -> None:
@@ -129,8 +134,17 @@ def test_an_analysts_job_progress_moves_and_rows_lead_to_entry_pages(tab: Tab) -
     assert tab.page.locator("#bar").evaluate("b => [b.value, b.max]") == [total, total]
     tab.shot("job-progress")
     tab.page.click("#reload a")
+    tab.shot("job-verdicts", full_page=False)
+    _no_axe_violations(tab)
     rows = tab.page.locator("table", has_text="Verdict").locator("tbody tr")
-    assert rows.count() == total
+    assert rows.count() == 500  # a page of rows
+    assert f"Rows 1–500 of {total}" in tab.page.inner_text("main")
+    tab.page.get_by_role("link", name="Next page").click()
+    tab.page.wait_for_url("**?page=2")
+    assert rows.count() == 500
+    assert rows.first.locator("td").first.inner_text() == "501"
+    tab.page.get_by_role("link", name="Previous page").click()
+    tab.page.wait_for_url("**?page=1")
     assert "Signed VerificationReport" in tab.page.inner_text("main")
     tab.page.locator(f"a:text-is('UI00003-{IMPORTER_MISMATCH}')").click()
     tab.page.wait_for_url("**/ui/jobs/*/rows/4")
@@ -235,3 +249,35 @@ def test_a_pasted_entry_is_verified_now_without_recording_claims(tab: Tab) -> No
     assert "verified just now; not stored" in tab.page.inner_text("main")
     # Read-only: nothing was stored under that number.
     assert tab.page.request.get(tab.site.url + "/ui/entries/PASTE-0001").status == 404
+
+
+def test_an_interrupted_job_is_resumed_by_an_analyst(tab: Tab) -> None:
+    from datetime import UTC, datetime
+
+    from vcgate.gateway._jobs import create_job, read_entry_file
+
+    # A job created but never run here: what a gateway restart leaves behind.
+    app = tab.site.app
+    rows = read_entry_file("entries.jsonl", _entries(40).replace("UI", "RESUME").encode())
+    create_job(
+        app.state.wiring.store,
+        rows,
+        app.state.ctx.settings.policy,
+        job_id="ui-interrupted",
+        checked_at=datetime.now(UTC),
+        source="test",
+    )
+    tab.login("officer")
+    tab.go("/ui/jobs/ui-interrupted")
+    assert tab.page.locator("#state").inner_text() == "interrupted"
+    assert "was interrupted" in tab.page.locator("[role=alert]").inner_text()
+    assert tab.page.get_by_role("button", name="Resume the job").count() == 0  # officers read only
+    tab.page.get_by_role("button", name="Log out").click()
+    tab.page.wait_for_url("**/ui/login")
+    tab.login("analyst")
+    tab.go("/ui/jobs/ui-interrupted")
+    tab.page.get_by_role("button", name="Resume the job").click()
+    tab.page.wait_for_url("**/ui/jobs/ui-interrupted")
+    tab.page.locator("#reload").wait_for(state="visible", timeout=60_000)
+    assert tab.page.locator("#count").inner_text() == "40 of 40"
+    assert tab.page.locator("#state").inner_text() == "finished"

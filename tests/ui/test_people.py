@@ -211,3 +211,12 @@ def test_logout_ends_the_session(site: tuple[str, People]) -> None:
     replay = httpx.get(f"{url}/ui/", cookies={"vcgate_session": cookie})
     assert replay.status_code == 303
     assert "/ui/login" in replay.headers["location"]
+
+
+@pytest.mark.server
+def test_an_htmx_request_without_a_session_is_told_to_navigate_to_login(site: tuple[str, People]) -> None:
+    url, _ = site
+    r = httpx.post(f"{url}/ui/credential/verify", data={"id": "x"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r.headers["hx-redirect"].startswith("/ui/login?next=")
+    assert r.text == ""

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -55,6 +56,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 Op = Annotated[Operator, Depends(current_operator)]
+#: Verdict rows per page of a job.
+ROWS_PER_PAGE = 500
 
 
 def _page(request: Request, name: str, op: Operator | None, code: int = 200, **values: Any) -> Response:
@@ -140,7 +143,7 @@ def _entry_routes(router: APIRouter) -> None:
         number = number.strip()
         if not number:
             return redirect("/ui/")
-        return redirect(f"/ui/entries/{number}")
+        return redirect(f"/ui/entries/{quote(number, safe='')}")
 
     @router.get("/entries/{number}")
     def entry(request: Request, op: Op, number: str) -> Response:
@@ -223,6 +226,7 @@ def _product_routes(router: APIRouter) -> None:
         except EntryError as exc:
             raise PageError(400, "Not a GTIN", str(exc)) from None
         store = _store(request)
+        # Judged now (not rounded for the cache: a credential issued seconds ago must not look not-yet-valid).
         page = product_page(store, environment(store, _policy(request), now(request)), key)
         return _page(request, "product.html", op, page=page)
 
@@ -258,8 +262,9 @@ def _job_status(request: Request, job_id: str) -> dict[str, Any]:
     status = job_status(store, job_id).to_json()
     runner = request.app.state.wiring.jobs
     error = runner.error(job_id)
-    running = runner.running(job_id) or job["state"] != "finished"
-    status["state"] = "failed" if error else ("running" if running else "finished")
+    # A job neither finished nor running here was interrupted (e.g. a restart): posting its input again resumes it.
+    state = "running" if runner.running(job_id) else ("finished" if job["state"] == "finished" else "interrupted")
+    status["state"] = "failed" if error else state
     status["error"] = error
     status["checkedAt"] = job["checked_at"]
     status["createdAt"] = job["created_at"]
@@ -297,11 +302,47 @@ def _job_routes(router: APIRouter) -> None:
         return redirect(f"/ui/jobs/{job_id}")
 
     @router.get("/jobs/{job_id}")
-    def job(request: Request, op: Op, job_id: str) -> Response:
+    def job(request: Request, op: Op, job_id: str, page: int = 1) -> Response:
         require(op, "read:jobs", "read jobs")
         status = _job_status(request, job_id)
         rows = job_results(_store(request), job_id)["rows"] if status["state"] == "finished" else []
-        return _page(request, "job.html", op, job_id=job_id, status=status, rows=rows)
+        pages = max(1, -(-len(rows) // ROWS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = rows[(page - 1) * ROWS_PER_PAGE : page * ROWS_PER_PAGE]
+        return _page(
+            request,
+            "job.html",
+            op,
+            job_id=job_id,
+            status=status,
+            rows=shown,
+            page=page,
+            pages=pages,
+            per_page=ROWS_PER_PAGE,
+            total=len(rows),
+        )
+
+    @router.get("/jobs/{job_id}/events")
+    async def job_events(request: Request, op: Op, job_id: str) -> Response:
+        require(op, "read:jobs", "read jobs")
+        _job_status(request, job_id)
+        return StreamingResponse(
+            _progress_events(request, job_id),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+
+def _job_detail_routes(router: APIRouter) -> None:
+    @router.post("/jobs/{job_id}/resume")
+    async def resume_job(request: Request, op: Op, job_id: str) -> Response:
+        check_csrf(request, op, await form(request))
+        require(op, "run:jobs", "resume jobs")
+        if _job_status(request, job_id)["state"] == "interrupted":
+            request.state.audit_target = job_id
+            # Jobs are resumable: only entries without a stored verdict are verified again.
+            request.app.state.wiring.jobs.start(job_id, sync_first=False)
+        return redirect(f"/ui/jobs/{job_id}")
 
     @router.get("/jobs/{job_id}/rows/{row_no}")
     def job_row(request: Request, op: Op, job_id: str, row_no: int) -> Response:
@@ -314,16 +355,6 @@ def _job_routes(router: APIRouter) -> None:
         number = str(result.get("entryNumber", ""))
         return _page(
             request, "entry.html", op, number=number, fresh=False, job_id=job_id, **_entry_context(request, result)
-        )
-
-    @router.get("/jobs/{job_id}/events")
-    async def job_events(request: Request, op: Op, job_id: str) -> Response:
-        require(op, "read:jobs", "read jobs")
-        _job_status(request, job_id)
-        return StreamingResponse(
-            _progress_events(request, job_id),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     @router.get("/jobs/{job_id}/report")
@@ -449,7 +480,8 @@ async def _register_party(request: Request, op: Operator, document: Any) -> None
 def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     if exc.location:
-        return redirect(exc.location)
+        # htmx follows redirects inside its request; tell it to navigate instead (e.g. to the login page).
+        return Response(headers={"HX-Redirect": exc.location}) if is_htmx(request) else redirect(exc.location)
     op = getattr(request.state, "operator", None)
     return _page(request, "error.html", op, exc.status, title=exc.title, message=exc.message)
 
@@ -458,7 +490,7 @@ def install_pages(app: FastAPI) -> None:
     """Mount the pages (``/ui``), their static files (``/ui/static``) and the account store on ``app``."""
     app.state.people = People(app.state.ctx.db)
     router = APIRouter(prefix="/ui", include_in_schema=False)
-    for add in (_login_routes, _entry_routes, _product_routes, _job_routes, _registry_routes):
+    for add in (_login_routes, _entry_routes, _product_routes, _job_routes, _job_detail_routes, _registry_routes):
         add(router)
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=str(_HERE.joinpath("static"))), name="ui-static")
