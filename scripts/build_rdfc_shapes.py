@@ -4,8 +4,9 @@ The first verification in a fresh process otherwise pays for PyLD processing the
 compiling its shape (~100-300 ms for a Traceability credential). The shipped shapes are those of the bundled
 example credentials (examples/credentials, benchmarks/data), with and without their evidence, with each list of
 objects or strings at 1-3 entries: the unsecured document and the proof configuration of every RDFC cryptosuite.
-Each is compiled and checked against PyLD exactly as at run time; the file records a digest of the pinned contexts, PyLD and pyoxigraph, and
-is ignored when any of them changes (run this again then: ``python scripts/build_rdfc_shapes.py``).
+Each is compiled and checked against PyLD exactly as at run time. The file records a digest of the pinned
+contexts, PyLD and pyoxigraph, and is ignored when any of them changes: run this again then
+(``python scripts/build_rdfc_shapes.py``).
 """
 
 from __future__ import annotations
