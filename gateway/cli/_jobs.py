@@ -47,7 +47,7 @@ from ..verification._dids import DidResolver
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE, require_database, unreadable
 from ._common import fail as _fail
 from ._common import parse_instant as _instant
 from ._common import print_json as _print_json
@@ -71,7 +71,9 @@ CheckersOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine output (JSON).")]
 
 
-def _store(db: str | None) -> Store:
+def _store(db: str | None, *, read_only: bool = False) -> Store:
+    if read_only:
+        require_database(db)
     try:
         return Store.open(db)
     except VcgateError as exc:
@@ -99,7 +101,7 @@ def parties_add(
     try:
         party = Party.from_json(yaml.safe_load(file.read_text(encoding="utf-8")))
     except OSError as exc:
-        _usage(f"cannot read {file}: {exc.strerror}")
+        unreadable(file, exc.strerror)
     except (yaml.YAMLError, VcgateError) as exc:
         _fail(str(exc), EXIT_INVALID)
     resolver = DidResolver.offline() if offline else DidResolver.default()
@@ -128,7 +130,7 @@ def parties_add(
 @parties_app.command("list")
 def parties_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List registered parties."""
-    registry = _store(db).parties()
+    registry = _store(db, read_only=True).parties()
     if as_json:
         _print_json([p.to_json() for p in registry.parties])
         return
@@ -154,7 +156,7 @@ def parties_show(
     """Show one party with its identifiers and binding history."""
     from .._parties import binding_challenge
 
-    party = _store(db).parties().get(party_id)
+    party = _store(db, read_only=True).parties().get(party_id)
     if party is None:
         _fail(f"no party {party_id!r}", EXIT_INVALID)
     if as_json:
@@ -303,6 +305,12 @@ def sync_command(
     adapter: Annotated[
         list[str] | None, typer.Option("--adapter", "-a", help="Sync only this registered adapter (repeatable).")
     ] = None,
+    witness_suite: Annotated[
+        str, typer.Option("--witness-suite", help="Cryptosuite of witness signatures.")
+    ] = "eddsa-rdfc-2022",
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify what was stored (warms the result cache).")
+    ] = True,
     cluster: Annotated[
         str | None,
         typer.Option(
@@ -326,6 +334,10 @@ def sync_command(
         except VcgateError as exc:
             _usage(str(exc))
     pol = _policy(policy)
+    from ..verification._proofs import SUITES
+
+    if witness_suite not in SUITES:
+        _usage(f"unknown --witness-suite {witness_suite!r}; choose one of {', '.join(SUITES)}")
     extra = dict(_load_factory(checkers)()) if checkers else None
     known = {r.name for r in store.adapters()}
     unknown = sorted(set(adapter or ()) - known)
@@ -347,7 +359,7 @@ def sync_command(
                     address=address,
                     now=datetime.now(UTC),
                     witness_key_path=str(witness_key) if witness_key else None,
-                    policy=dict(pol.raw),
+                    policy=dict(pol.raw) if verify else None,
                     checker_factory=checkers,
                     retry_quarantined=retry_quarantined,
                 )
@@ -359,10 +371,11 @@ def sync_command(
                 store,
                 now=datetime.now(UTC),
                 witness_key=key,
-                policy=pol,
+                policy=pol if verify else None,
                 checkers=extra,
                 retry_quarantined=retry_quarantined,
                 only=adapter or None,
+                witness_suite=witness_suite,
             )
         if as_json:
             _print_json(report.to_json())
@@ -553,7 +566,7 @@ def jobs_run(
         try:
             data = file.read_bytes()
         except OSError as exc:
-            _usage(f"cannot read {file}: {exc.strerror}")
+            unreadable(file, exc.strerror)
     store = _store(db)
     jid = job_id or default_job_id(data, pol, fixed)
     if resume:
@@ -619,7 +632,7 @@ def jobs_status(
     as_json: JsonOption = False,
 ) -> None:
     """Show a job's progress and verdict counts, or list jobs."""
-    store = _store(db)
+    store = _store(db, read_only=True)
     if job_id is None:
         jobs = store.jobs()
         if as_json:
@@ -704,7 +717,7 @@ def links_command(
     as_json: JsonOption = False,
 ) -> None:
     """Query the credential graph: credentials carrying ID, and credentials linked to them by shared identifiers."""
-    store = _store(db)
+    store = _store(db, read_only=True)
     value = identifier
     try:
         from .._links import normalize_gtin

@@ -227,7 +227,8 @@ def test_missing_anvil_names_the_command_that_installs_it(monkeypatch: pytest.Mo
     monkeypatch.delenv("VCGATE_ANVIL", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(demo_module, "ANVIL_IN_REPO", tmp_path / "no-anvil")
-    with pytest.raises(DemoError, match=r"scripts/install-demo-deps\.sh"):
+    monkeypatch.setenv("VCGATE_CACHE_DIR", str(tmp_path / "cache"))  # no anvil in the user cache, and no npm
+    with pytest.raises(DemoError, match=r"Node\.js >= 20 with npm.*`make demo`"):
         find_anvil()
 
 

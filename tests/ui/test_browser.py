@@ -73,6 +73,11 @@ def test_re_verify_swaps_in_the_pipeline_checks_and_raw_links_to_json(tab: Tab) 
     raw = tab.page.request.get(tab.site.url + href)
     assert raw.headers["content-type"] == "application/json"
     assert "CommercialInvoiceCredential" in raw.json()["type"]
+    cred.locator("dd a").first.click()
+    tab.page.wait_for_url("**/ui/credential?id=*")
+    assert "CommercialInvoiceCredential" in tab.page.inner_text("pre.json")
+    tab.shot("credential")
+    _no_axe_violations(tab)
 
 
 def test_product_page_shows_the_verified_image_and_refuses_the_tampered_one(tab: Tab) -> None:
@@ -129,6 +134,8 @@ def test_an_analysts_job_progress_moves_and_rows_lead_to_entry_pages(tab: Tab) -
     assert tab.page.locator("#bar").evaluate("b => [b.value, b.max]") == [total, total]
     tab.shot("job-progress")
     tab.page.click("#reload a")
+    tab.shot("job-verdicts", full_page=False)
+    _no_axe_violations(tab)
     rows = tab.page.locator("table", has_text="Verdict").locator("tbody tr")
     assert rows.count() == 500  # a page of rows
     assert f"Rows 1–500 of {total}" in tab.page.inner_text("main")

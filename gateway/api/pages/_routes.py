@@ -226,9 +226,8 @@ def _product_routes(router: APIRouter) -> None:
         except EntryError as exc:
             raise PageError(400, "Not a GTIN", str(exc)) from None
         store = _store(request)
-        # Judged as of the current minute, so the pipeline's cached results serve repeated views within it.
-        at = now(request).replace(second=0, microsecond=0)
-        page = product_page(store, environment(store, _policy(request), at), key)
+        # Judged now (not rounded for the cache: a credential issued seconds ago must not look not-yet-valid).
+        page = product_page(store, environment(store, _policy(request), now(request)), key)
         return _page(request, "product.html", op, page=page)
 
     @router.get("/media")
