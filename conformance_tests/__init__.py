@@ -11,10 +11,19 @@ Cases have stable ids (``ADP-003``), listed by :func:`catalogue` and in docs/con
 JUnit XML and a self-contained HTML page. See docs/conformance.md.
 """
 
-from ._cases import GROUPS, CaseInfo, TargetKind, catalogue
-from ._report import REPORT_FILES, CaseResult, RunReport
-from ._runner import ConformanceRun, pytest_arguments, run_conformance, suite_directory
-from ._targets import ConformanceConfigError, Settings, Target, parse_target
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._cases import GROUPS, CaseInfo, TargetKind, catalogue
+    from ._report import REPORT_FILES, CaseResult, RunReport
+    from ._runner import ConformanceRun, pytest_arguments, run_conformance, suite_directory
+    from ._targets import ConformanceConfigError, Settings, Target, parse_target
+else:
+    # Names are imported from their submodules on first use (see canonical_schema/_lazy.py).
+    from vcgate.canonical_schema._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)
+
 
 __all__ = [
     "GROUPS",

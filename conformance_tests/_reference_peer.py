@@ -1,9 +1,12 @@
 """The reference implementation peer: digitalbazaar's JavaScript VC libraries behind ``vc-peer.mjs``.
 
-vcgate's repository ships the peer in ``tests/node/`` (``npm ci`` there installs pinned versions). A suite run
-finds it through ``--reference-peer PATH``, the target configuration's ``conformance.referencePeer``, the
-``VCGATE_REFERENCE_PEER`` environment variable, or next to the vcgate sources. Without one, the interop case fails
-with a message saying how to provide it (or to opt out of it explicitly).
+The peer is optional. ``vcgate conformance setup-peer`` installs it (the script and the pinned npm lock file ship
+in this package, ``peer/``) into the user cache (``$VCGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/vcgate``, else
+``~/.cache/vcgate``); vcgate's source checkout also has it in ``tests/node/`` after ``npm ci``. A suite run finds it
+through ``--reference-peer PATH``, the target configuration's ``conformance.referencePeer``, the
+``VCGATE_REFERENCE_PEER`` environment variable, the source checkout, or the user cache. When none is installed (or
+Node.js is missing) the interop case is opted out with :data:`UNAVAILABLE`; a peer that was named explicitly but
+cannot run fails the case.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import select
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +31,70 @@ class ReferencePeerError(VcgateError):
     """The reference peer is missing, exited, or could not carry out a request."""
 
 
+#: The opt-out reason when no reference peer is installed (docs/conformance.md).
+UNAVAILABLE = "reference peer unavailable (install Node ≥ 20 and run vcgate conformance setup-peer)"
+
+#: Files of the peer shipped as package data (``conformance_tests/peer/``).
+PEER_FILES = ("vc-peer.mjs", "offline-loader.mjs", "package.json", "package-lock.json")
+
+
+def cache_dir() -> Path:
+    """vcgate's per-user cache: ``$VCGATE_CACHE_DIR``, ``$XDG_CACHE_HOME/vcgate`` or ``~/.cache/vcgate``."""
+    explicit = os.environ.get("VCGATE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vcgate"
+
+
+def _installed(script: Path) -> bool:
+    return script.is_file() and (script.parent / "node_modules" / "@digitalbazaar" / "vc").is_dir()
+
+
 def default_peer_script() -> Path | None:
-    """``vc-peer.mjs`` from the environment or next to the vcgate sources, when installed with its packages."""
+    """``vc-peer.mjs`` from the environment, else an installed one (the source checkout's tests/node after
+    ``npm ci``, or the user cache after ``vcgate conformance setup-peer``); ``None`` when there is none."""
     env = os.environ.get("VCGATE_REFERENCE_PEER")
     if env:
         return Path(env)
-    candidate = Path(__file__).resolve().parents[1] / "tests" / "node" / "vc-peer.mjs"
-    return candidate if candidate.is_file() else None
+    candidates = (
+        Path(__file__).resolve().parents[1] / "tests" / "node" / "vc-peer.mjs",
+        cache_dir() / "reference-peer" / "vc-peer.mjs",
+    )
+    return next((c for c in candidates if _installed(c)), None)
+
+
+def peer_available(script: Path | None) -> bool:
+    """True when ``script`` can be started: Node.js on PATH and the peer's npm packages installed."""
+    return script is not None and shutil.which("node") is not None and _installed(script)
+
+
+def setup_peer(destination: Path | None = None, *, npm: str | None = None) -> Path:
+    """Install the reference peer into ``destination`` (default: the user cache) with ``npm ci`` from the shipped
+    lock file; return the path of its ``vc-peer.mjs``. Raise :class:`ReferencePeerError` without Node.js/npm."""
+    npm = npm or shutil.which("npm")
+    if shutil.which("node") is None or npm is None:
+        raise ReferencePeerError("the reference peer needs Node.js >= 20 with npm on PATH")
+    target = destination or cache_dir() / "reference-peer"
+    target.mkdir(parents=True, exist_ok=True)
+    shipped = resources.files(__package__).joinpath("peer")
+    for name in PEER_FILES:
+        (target / name).write_bytes(shipped.joinpath(name).read_bytes())
+    proc = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
+    )
+    if proc.returncode != 0:
+        raise ReferencePeerError(f"npm ci in {target} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return target / "vc-peer.mjs"
+
+
+def _contexts() -> str:
+    return str(resources.files("vcgate.canonical_schema").joinpath("contexts"))
 
 
 class ReferencePeer:
@@ -42,7 +103,7 @@ class ReferencePeer:
     def __init__(self, script: Path) -> None:
         node = shutil.which("node")
         if node is None:
-            raise ReferencePeerError("the reference peer needs Node.js (>= 18) on PATH")
+            raise ReferencePeerError("the reference peer needs Node.js (>= 20) on PATH")
         if not script.is_file():
             raise ReferencePeerError(f"reference peer script {script} does not exist")
         if not (script.parent / "node_modules" / "@digitalbazaar" / "vc").is_dir():
@@ -57,8 +118,9 @@ class ReferencePeer:
             text=True,
             encoding="utf-8",
             bufsize=1,
-            # NODE_OPTIONS from the caller's shell (--require hooks) would run foreign code inside the peer.
-            env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
+            # NODE_OPTIONS from the caller's shell (--require hooks) would run foreign code inside the peer; the
+            # pinned contexts are read from this vcgate's package, wherever the peer script is.
+            env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"} | {"VCGATE_CONTEXTS_DIR": _contexts()},
         )
         atexit.register(self.close)
 

@@ -26,7 +26,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,15 +35,16 @@ from typing import Any
 from vcgate.canonical_schema import VcgateError
 
 from ._jobs import EnvironmentSpec, JobError, VerificationEnvironment
-from ._links import Entry
 
 __all__ = [
     "SCHEDULER_ENV",
     "WORKER_DATABASE_ENV",
     "ClusterError",
     "DaskExecutor",
+    "SyncSpec",
     "TaskRecord",
     "scheduler_address",
+    "sync_on_cluster",
 ]
 
 log = logging.getLogger("vcgate.cluster")
@@ -169,8 +170,8 @@ def verify_chunk_task(spec: EnvironmentSpec, chunk: list[dict[str, Any]]) -> dic
     started, cpu = time.perf_counter(), time.process_time()
     env = _environment(spec)
     with _ENV_LOCK:
-        # Stored with each steps timing, as the local executors store it (pages show it).
-        verdicts = [v.to_json(timings=True) for v in env.verify([Entry.from_json(e) for e in chunk])]
+        # Stored with each step's timing, as the local executors store it (pages show it).
+        verdicts = [v.to_json(timings=True) for v in env.verify([env.entry_from_json(e) for e in chunk])]
     # The job's policy digest is the digest of the policy the spec carries (Policy.digest hashes the data).
     env.store.put_results(verdicts, env.policy.digest, spec.checked_at)
     # The results are stored; the driver needs only each entry's key and verdict (progress and counts), so little
@@ -218,12 +219,28 @@ class DaskExecutor:
         self._run_id = uuid.uuid4().hex[:8]
 
     def start(self, spec: EnvironmentSpec) -> None:
-        """Connect to the scheduler (or start a ``LocalCluster``)."""
+        """Connect to the scheduler (or start a ``LocalCluster``) for a job over ``spec``."""
+        self._spec = dataclasses.replace(spec, database_url=absolute_sqlite_url(spec.database_url))
+        self.start_client()
+
+    @property
+    def client(self) -> Any:
+        """The connected ``distributed.Client``."""
+        if self._client is None:
+            raise ClusterError("the Dask client is not started")
+        return self._client
+
+    @property
+    def run_id(self) -> str:
+        """A short id that keeps this run's task keys apart from other runs'."""
+        return self._run_id
+
+    def start_client(self) -> None:
+        """Connect to the scheduler, or start a ``LocalCluster`` when no address was given."""
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - the cluster extra is missing
             raise ClusterError('Dask is not installed: pip install "vcgate[cluster]"') from None
-        self._spec = dataclasses.replace(spec, database_url=absolute_sqlite_url(spec.database_url))
         try:
             if self.address is None:
                 n = self.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
@@ -293,3 +310,111 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:  # pragma: no cover - best effort on a dying cluster
             log.warning("closing the Dask client: %s", exc)
         self._client = self._cluster = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ingestion on the cluster: one task per adapter, one writer per cursor
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    """What a worker needs for one adapter's sync pass (picklable). The witness key travels as a path: the key file
+    must exist on the workers (a private key is never sent through the scheduler)."""
+
+    database_url: str
+    adapter: str
+    now: datetime
+    witness_key_path: str | None = None
+    policy: Mapping[str, Any] | None = None
+    checker_factory: str | None = None
+    retry_quarantined: bool = False
+    lease_seconds: float = 900.0
+
+
+def sync_adapter_task(spec: SyncSpec) -> dict[str, Any]:
+    """A Dask task: one sync pass of one registered adapter, holding the adapter's lease (``adapter:NAME``).
+
+    Returns the adapter's counts as :func:`~vcgate.gateway._sync.sync` reports them, or ``{"leaseHeldBy": …}`` when
+    another holder's unexpired lease says a pass is already running (that is not an error: the other pass moves the
+    cursor).
+    """
+    from ._cluster_store import ClusterStore
+    from ._jobs import _load_factory
+    from ._store import Store
+    from ._sync import sync
+    from .verification._keys import KeyPair
+    from .verification._policy import Policy
+
+    url = os.environ.get(WORKER_DATABASE_ENV) or spec.database_url
+    if url.startswith("sqlite") and not _sqlite_file_exists(url):
+        raise ClusterError(f"worker {_worker_address()} cannot reach the database: {url} does not exist here")
+    store = Store.open(url)
+    leases = ClusterStore(store.db)
+    holder = f"{_worker_address()}/{uuid.uuid4().hex[:8]}"
+    lease = f"adapter:{spec.adapter}"
+    try:
+        if not leases.acquire_lease(lease, holder, seconds=spec.lease_seconds, now=spec.now):
+            held = leases.lease_holders([lease]).get(lease, ("?", "?"))
+            return {"leaseHeldBy": held[0], "leaseExpiresAt": held[1]}
+        try:
+            key = KeyPair.from_file(Path(spec.witness_key_path)) if spec.witness_key_path else None
+            policy = Policy.from_mapping(dict(spec.policy), source="sync policy") if spec.policy else None
+            checkers = dict(_load_factory(spec.checker_factory)()) if spec.checker_factory else None
+            report = sync(
+                store,
+                now=spec.now,
+                witness_key=key,
+                policy=policy,
+                checkers=checkers,
+                retry_quarantined=spec.retry_quarantined,
+                only=[spec.adapter],
+            )
+            counts = dict(report.adapters.get(spec.adapter, {"errors": ["not registered"]}))
+            counts["worker"] = _worker_address()
+            return counts
+        finally:
+            leases.release_lease(lease, holder)
+    finally:
+        store.close()
+
+
+def sync_on_cluster(
+    store_url: str,
+    adapters: Sequence[str],
+    *,
+    address: str | None,
+    now: datetime,
+    witness_key_path: str | None = None,
+    policy: Mapping[str, Any] | None = None,
+    checker_factory: str | None = None,
+    retry_quarantined: bool = False,
+    workers: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run one sync task per adapter on the cluster; return each adapter's counts (a failed task's error is in
+    its ``errors``). ``address`` ``None``/``"local"`` starts a ``LocalCluster``."""
+    executor = DaskExecutor(address, workers=workers)
+    url = absolute_sqlite_url(store_url)
+    key_path = str(Path(witness_key_path).resolve()) if witness_key_path else None
+    executor.start_client()
+    try:
+        from distributed import as_completed
+
+        specs = [SyncSpec(url, name, now, key_path, policy, checker_factory, retry_quarantined) for name in adapters]
+        futures = executor.client.map(
+            sync_adapter_task, specs, key=[f"vcgate-sync-{executor.run_id}-{n}" for n in adapters], retries=1
+        )
+        names = dict(zip([f.key for f in futures], adapters, strict=True))
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            for future in as_completed(futures):
+                name = names[future.key]
+                if future.status == "error":
+                    exc = future.exception()
+                    out[name] = {"errors": [f"{type(exc).__name__}: {exc}"]}
+                else:
+                    out[name] = future.result()
+        except (OSError, asyncio.CancelledError, concurrent.futures.CancelledError) as exc:
+            raise ClusterError(f"lost the Dask scheduler during sync ({type(exc).__name__}); run it again") from None
+        return {n: out[n] for n in adapters if n in out}
+    finally:
+        executor.close()

@@ -46,15 +46,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError, b64url
 
+from ._demo_deps import install_demo_deps, installed_anvil, installed_eas_artifacts
 from ._issuing import IssuingService
 from ._jobs import InlineExecutor, create_job, default_job_id, job_results, read_entry_file, run_job, sync
 from ._parties import Binding, ControlProof, Identifier, Party, binding_challenge, check_binding_proof
 from ._reports import build_report, render_html, sign_report
 from ._store import Store
+from .cli._common import fitted_table
 from .verification._keys import KeyPair
 from .verification._policy import Policy
 from .verification._status import StatusList
@@ -64,7 +65,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = REPO_ROOT / "examples" / "ipr_three_ledgers"
 ANVIL_IN_REPO = REPO_ROOT / "tests" / "node" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 EAS_ARTIFACTS = REPO_ROOT / "tests" / "node" / "artifacts"
-INSTALL_HINT = "run `make demo` (or `bash scripts/install-demo-deps.sh`) from the repository checkout"
+INSTALL_HINT = (
+    "install Node.js >= 20 with npm (the demo then installs anvil into the user cache), or run `make demo` in the "
+    "repository checkout"
+)
 
 CHAIN_ID = 31337
 STATUS_LIST_URL = "https://gs1us.example.org/credentials/status/1"
@@ -105,6 +109,8 @@ class DemoEntry:
     expected_verdict: str
     expected_reason: str
     detail: str = ""
+    #: The workflow that judged the entry (docs/workflows.md).
+    workflow: str = "ipr"
 
     @property
     def ok(self) -> bool:
@@ -112,9 +118,10 @@ class DemoEntry:
         return self.verdict == self.expected_verdict and self.reasons[:1] == (self.expected_reason,)
 
     def to_json(self) -> dict[str, Any]:
-        """``{entry, scenario, verdict, reasons, clause, expected, ok}``."""
+        """``{entry, workflow, scenario, verdict, reasons, clause, expected, ok}``."""
         return {
             "entry": self.entry,
+            "workflow": self.workflow,
             "scenario": self.scenario,
             "verdict": self.verdict,
             "reasons": list(self.reasons),
@@ -213,7 +220,31 @@ def find_anvil() -> Path:
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
             return c
-    raise DemoError(f"anvil (the Ethereum node the demo runs) is not installed: {INSTALL_HINT}")
+    # Outside a source checkout (pip install): anvil lives in the user cache, installed there on first use.
+    try:
+        anvil = installed_anvil(install_demo_deps(say=_say))
+    except VcgateError as exc:
+        raise DemoError(f"anvil (the Ethereum node the demo runs) is not installed: {exc}; {INSTALL_HINT}") from None
+    if anvil is None:
+        raise DemoError(f"anvil (the Ethereum node the demo runs) is not installed: {INSTALL_HINT}")
+    return anvil
+
+
+def eas_artifacts() -> Path:
+    """The official EAS contract artifacts: the checkout's tests/node/artifacts, else the user cache (installed)."""
+    if all((EAS_ARTIFACTS / f"{name}.json").is_file() for name in ("EAS", "SchemaRegistry")):
+        return EAS_ARTIFACTS
+    try:
+        folder = installed_eas_artifacts(install_demo_deps(say=_say))
+    except VcgateError as exc:
+        raise DemoError(f"the official EAS contract artifacts are missing: {exc}; {INSTALL_HINT}") from None
+    if folder is None:
+        raise DemoError(f"the official EAS contract artifacts are missing ({EAS_ARTIFACTS}): {INSTALL_HINT}")
+    return folder
+
+
+def _say(message: str) -> None:
+    Console(stderr=True, emoji=False, highlight=False).print(message, markup=False)
 
 
 class _Anvil:
@@ -510,9 +541,7 @@ class _Demo:
         from vcgate.adapters.ethereum import IP_LICENCE_SCHEMA, builtin_mapping, encode_attestation_data, schema_uid
 
         spec = self.scenario["ethereum"]
-        for name in ("EAS", "SchemaRegistry"):
-            if not (EAS_ARTIFACTS / f"{name}.json").is_file():
-                raise DemoError(f"the official EAS contract artifacts are missing ({EAS_ARTIFACTS}): {INSTALL_HINT}")
+        artifacts = eas_artifacts()
         node = _Anvil(find_anvil(), datetime(2024, 12, 31, tzinfo=UTC), self.run / "anvil.log")
         self.stack.callback(node.stop)
         node.wait_ready()
@@ -520,7 +549,7 @@ class _Demo:
         operator = w3.eth.accounts[0]  # anvil's funded dev account deploys the public EAS contracts
 
         def deploy(name: str, *args: Any) -> Any:
-            artifact = json.loads((EAS_ARTIFACTS / f"{name}.json").read_text())
+            artifact = json.loads((artifacts / f"{name}.json").read_text())
             factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
             receipt = w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": operator}))
             if receipt["status"] != 1:
@@ -956,6 +985,7 @@ def run_demo(
                     expected_verdict=label.get("verdict", "?"),
                     expected_reason=label.get("reason", "?"),
                     detail=_first_detail(lines),
+                    workflow=str((result.get("workflow") or {}).get("name", "ipr")),
                 )
             )
     finally:
@@ -991,20 +1021,22 @@ def _print_result(result: DemoResult, console: Console) -> None:
         console.print(f"[bold]{kind}[/] {info['ledgerId']}: {where}")
     for name, counts in result.sync.items():
         console.print(f"synced [bold]{name}[/]: {counts['stored']} credentials, {counts['revocations']} revocations")
-    table = Table(title="Entries verified across three ledgers", header_style="bold", show_lines=True)
-    for col in ("entry", "scenario", "verdict", "reasons · decided by", "why", "expected"):
-        table.add_column(col, overflow="fold")
+    # Fits 80 columns: the entry id and the verdict are never wrapped; the text columns fold, "why" the most.
+    rows = []
     for e in result.entries:
-        mark = "[green]✓[/]" if e.ok else f"[bold red]✗ expected {e.expected_verdict} {e.expected_reason}[/]"
-        table.add_row(
-            e.entry,
-            e.scenario,
-            f"[{COLOURS.get(e.verdict, 'white')}]{e.verdict}[/]",
-            f"{', '.join(e.reasons)}\n[dim]{e.clause}[/]",
-            e.detail,
-            mark,
+        mark = "[green]✓[/]" if e.ok else "[bold red]✗[/]"
+        expected = "" if e.ok else f"\n[bold red]expected {e.expected_verdict} {e.expected_reason}[/]"
+        rows.append(
+            [
+                e.entry,
+                f"[{COLOURS.get(e.verdict, 'white')}]{e.verdict}[/]",
+                mark,
+                f"{', '.join(e.reasons)}\n[dim]{e.clause}[/]",
+                f"[dim]{e.scenario}[/]\n{e.detail}{expected}",
+            ]
         )
-    console.print(table)
+    headers = ("entry", "verdict", "ok", "reasons · decided by", "scenario · why")
+    console.print(fitted_table(headers, rows, ids=3, title="Entries verified across three ledgers", show_lines=True))
     console.print(f"signed VerificationReport: {result.report_json}")
     console.print(f"HTML report:               {result.report_html}")
     if result.kept:

@@ -223,10 +223,10 @@ class VerificationEnvironment:
             raw_records=stages.raw_records,
         )
         self._views: dict[tuple[str, str], CredentialView] = {}
-        from .workflows._catalog import builtin_workflow
+        from .workflows._decide import workflow_of
 
-        #: The workflow that judges entries (docs/workflows.md): the shipped ``ipr`` for IPR entry rows.
-        self.workflow = builtin_workflow("ipr")
+        #: The workflow that judges entries (docs/workflows.md): the one the policy names, else the shipped ``ipr``.
+        self.workflow = workflow_of(policy)
         # Invoice claims are fixed when a job is created; a worker loads each invoice's claims once.
         self._claims: dict[str, list[dict[str, Any]]] = {}
         self._books: dict[str, ClaimBook] = {}
@@ -294,6 +294,8 @@ class VerificationEnvironment:
         With ``use_cache`` off every entry loads and verifies its own credentials (a cold run: no result is reused,
         not even between entries of one chunk).
         """
+        if self.workflow.name != "ipr":
+            return self._verify_in_order(entries)
         if not self.use_cache and len(entries) > 1:
             return [v for e in entries for v in self.verify([e])]
         graph = self.graph_for(entries)
@@ -321,6 +323,27 @@ class VerificationEnvironment:
             )
             for e in entries
         ]
+
+    def _verify_in_order(self, entries: Sequence[Any]) -> list[EntryVerdict]:
+        # A workflow other than IPR loads the credentials of the types it names and judges the entries in one
+        # ordered pass (entry date, then number): its reconciliations see what earlier entries of the job claimed.
+        from .workflows._decide import session
+        from .workflows._entries import judge_in_order
+
+        types = {c.type for c in self.workflow.credentials.values()}
+        views = self.views(self.store.credential_ids({("type", t) for t in types}))
+        run = session(self.workflow, CredentialGraph.of(views.values()), self.parties, self.trust)
+        return judge_in_order(
+            run, entries, checked_at=self.checked_at, policy=self.trust.policy_name, policy_digest=self.policy.digest
+        )
+
+    def entry_from_json(self, value: Mapping[str, Any]) -> Any:
+        """A stored entry (``Entry.to_json`` or a workflow entry's normalised row) back as an entry."""
+        if "workflow" in value:
+            from .workflows._entries import parse_workflow_entry
+
+            return parse_workflow_entry(self.workflow, value)
+        return Entry.from_json(value)
 
     def _book(self, invoice: str) -> ClaimBook:
         book = self._books.get(invoice)
@@ -364,7 +387,7 @@ def _init_worker(spec: EnvironmentSpec) -> None:
 def _verify_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if _WORKER_ENV is None:  # pragma: no cover - the initializer always ran
         raise JobError("worker has no verification environment")
-    entries = [Entry.from_json(e) for e in chunk]
+    entries = [_WORKER_ENV.entry_from_json(e) for e in chunk]
     # Stored with each step's timing (pages show it); the verdict itself is deterministic.
     return [v.to_json(timings=True) for v in _WORKER_ENV.verify(entries)]
 
@@ -386,7 +409,7 @@ class InlineExecutor:
         if env is None:
             raise JobError("InlineExecutor.start() was not called")
         for chunk in chunks:
-            yield [v.to_json(timings=True) for v in env.verify([Entry.from_json(e) for e in chunk])]
+            yield [v.to_json(timings=True) for v in env.verify([env.entry_from_json(e) for e in chunk])]
 
     def close(self) -> None:
         """Nothing to release."""
@@ -463,13 +486,21 @@ class JobSummary:
         }
 
 
-def read_entry_file(name: str, data: bytes) -> list[EntryRow]:
-    """Parse an entries file by its name: ``.csv`` as CSV, anything else as JSON Lines."""
+def read_entry_file(name: str, data: bytes, workflow: Any = None) -> list[EntryRow]:
+    """Parse an entries file by its name: ``.csv`` as CSV, anything else as JSON Lines. With a ``workflow`` other
+    than ``ipr``, rows are that workflow's entries (JSON Lines; docs/workflows.md, "Entries")."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise JobError(f"{name} is not UTF-8: {exc}") from None
-    rows = list(read_entries_csv(text) if name.lower().endswith(".csv") else read_entries_jsonl(text))
+    if workflow is not None and workflow.name != "ipr":
+        if name.lower().endswith(".csv"):
+            raise JobError(f"{name}: workflow {workflow.name} reads JSON Lines entries, not CSV")
+        from .workflows._entries import read_workflow_entries
+
+        rows = read_workflow_entries(workflow, text)
+    else:
+        rows = list(read_entries_csv(text) if name.lower().endswith(".csv") else read_entries_jsonl(text))
     for r in rows:
         if r.problem is not None and r.problem.code in REFUSING_CODES:
             where = f" at {r.problem.pointer}" if r.problem.pointer else ""
@@ -583,6 +614,11 @@ def run_job(
     if pending:
         entries = store.entries(pending)
         chunks = [[entries[k] for k in pending[i : i + chunk_size]] for i in range(0, len(pending), chunk_size)]
+        if (job["policy"].get("workflow") or {}).get("name", "ipr") != "ipr":
+            # Reconciliation across the job's entries needs one ordered pass over all of them (docs/workflows.md,
+            # "Jobs"); only the results not stored yet are written.
+            everything = store.entries(ordered)
+            chunks = [[everything[k] for k in ordered]]
         spec = EnvironmentSpec(
             store.url,
             job["policy"],
@@ -596,7 +632,8 @@ def run_job(
         _note_cluster(store, job_id, ex)
         try:
             count = len(done)
-            for results in ex.run(chunks):
+            for chunk_results in ex.run(chunks):
+                results = [r for r in chunk_results if r.get("entryKey") not in done]
                 # One transaction per chunk: a kill loses at most the chunks in flight, which the next run redoes.
                 # A distributed executor's workers store their results themselves (the same idempotent write).
                 if not getattr(ex, "writes_results", False):

@@ -521,8 +521,8 @@ def digest_multibase(doc: Mapping[str, Any]) -> str:
 
 
 def credential_identifiers(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """Every (scheme, value) a credential can be found by: GTIN, GS1 prefix, recordation number, licence id,
-    DIDs, importer number, entry number, invoice number, heat number, extended credential."""
+    """Every (scheme, value) a credential can be found by: its types, GTIN, GS1 prefix, recordation number, licence
+    id, DIDs, importer number, entry number, invoice number, heat number, extended credential."""
     out: set[tuple[str, str]] = set()
     types = _types(doc)
     subject = _subject(doc)
@@ -535,6 +535,10 @@ def credential_identifiers(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
         with contextlib.suppress(EntryError):
             add("gtin", normalize_gtin(value))
 
+    # Every credential is also found by its types: workflows load the credential types they name (docs/workflows.md).
+    for t in types:
+        if t != "VerifiableCredential":
+            add("type", t)
     iss = doc.get("issuer")
     add("did", _id_of(iss))
     for key in ("id", "intellectualPropertyRightsOwner", "licensee", "licensor", "seller", "buyer", "importer"):

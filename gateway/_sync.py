@@ -139,6 +139,7 @@ class AdapterRun:
     info: AdapterInfo
     witness_key: KeyPair | None = None
     partner_signers: Mapping[str, PartnerSigner] = field(default_factory=dict)
+    witness_suite: str = "eddsa-rdfc-2022"
     counts: dict[str, Any] = field(default_factory=dict)
     stored_ids: list[str] = field(default_factory=list)
     height: int = 0
@@ -178,7 +179,7 @@ class AdapterRun:
         if "proof" not in doc:
             partner = self.partner_signers.get(str(issuer_id(doc))) if mode == "partner" else None
             if mode == "witness" and self.witness_key is not None:
-                doc = sign(doc, self.witness_key, suite="eddsa-rdfc-2022", created=record.ledger_time)
+                doc = sign(doc, self.witness_key, suite=self.witness_suite, created=record.ledger_time)
             elif partner is not None:
                 doc = partner(doc, record.ledger_time)
             else:
@@ -205,8 +206,9 @@ def _quarantine_entry(run: AdapterRun, record: SourceRecord, exc: BaseException,
     if not isinstance(code, str):
         code = "UNSIGNED" if isinstance(exc, _UnsignedError) else type(exc).__name__
     stage = "sign" if isinstance(exc, _UnsignedError) else "translate"
+    at = _ts(now)
     return QuarantinedRecord(
-        run.name, record.locator, record.ledger_id, stage, code, str(exc), _record_json(record), last_tried=_ts(now)
+        run.name, record.locator, record.ledger_id, stage, code, str(exc), _record_json(record), at, at
     )
 
 
@@ -279,6 +281,7 @@ def open_run(
     *,
     witness_key: KeyPair | None = None,
     partner_signers: Mapping[str, PartnerSigner] | None = None,
+    witness_suite: str = "eddsa-rdfc-2022",
 ) -> AdapterRun:
     """Load and describe a registered adapter; the witness key's DID is offered as its ``witness`` (as
     ``vcgate adapters sync --key`` does) unless the configuration names one. Raises ``VcgateError``."""
@@ -287,7 +290,7 @@ def open_run(
     if witness_key is not None and plugin.kind != "remote":
         config.setdefault("witness", witness_key.controller)
     adapter = plugin.create(config)
-    return AdapterRun(reg.name, adapter, adapter.describe(), witness_key, dict(partner_signers or {}))
+    return AdapterRun(reg.name, adapter, adapter.describe(), witness_key, dict(partner_signers or {}), witness_suite)
 
 
 def _retry(store: Store, run: AdapterRun, now: datetime) -> None:
@@ -346,6 +349,7 @@ def sync(
     partner_signers: Mapping[str, PartnerSigner] | None = None,
     retry_quarantined: bool = False,
     only: Iterable[str] | None = None,
+    witness_suite: str = "eddsa-rdfc-2022",
 ) -> SyncReport:
     """Pull new records from every registered adapter (or those named in ``only``), translate, sign witness-mode
     translations with ``witness_key``, store and index them page by page, record revocations and ledger reads, then
@@ -353,7 +357,8 @@ def sync(
 
     Partner-mode translations arrive signed by the partner (an issuing service). ``partner_signers`` maps a
     partner's issuer DID to its issuing service when it runs in this process (``signer(credential, created)``; the
-    demo's partners). With ``retry_quarantined`` the quarantined records are tried again first.
+    demo's partners). With ``retry_quarantined`` the quarantined records are tried again first. ``witness_suite``
+    is the cryptosuite of witness signatures.
     """
     report: dict[str, dict[str, Any]] = {}
     stored_ids: list[str] = []
@@ -362,7 +367,7 @@ def sync(
         if wanted is not None and reg.name not in wanted:
             continue
         try:
-            run = open_run(reg, witness_key=witness_key, partner_signers=partner_signers)
+            run = open_run(reg, witness_key=witness_key, partner_signers=partner_signers, witness_suite=witness_suite)
         except VcgateError as exc:
             report[reg.name] = {"errors": [str(exc)], "inQuarantine": len(store.quarantined(reg.name))}
             continue

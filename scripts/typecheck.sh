@@ -8,5 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/vcgate"
 for pkg in canonical_schema adapters gateway conformance_tests; do ln -s "$root/$pkg" "$tmp/vcgate/$pkg"; done
 cd "$tmp"
-mypy --python-executable "$(command -v python3)" --config-file "$root/pyproject.toml" --cache-dir "$root/.mypy_cache" \
+# MYPY / PYTHON: the venv's mypy and interpreter (the Makefile passes .venv's); default: those on PATH.
+"${MYPY:-mypy}" --python-executable "${PYTHON:-$(command -v python3)}" --config-file "$root/pyproject.toml" \
+  --cache-dir "$root/.mypy_cache" \
   -p vcgate.canonical_schema -p vcgate.adapters -p vcgate.gateway -p vcgate.conformance_tests

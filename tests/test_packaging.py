@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -48,3 +49,41 @@ def test_no_bare_top_level_imports() -> None:
         for path in (ROOT / top).rglob("*.py"):
             bad = {m for m in _imports(path) if m.split(".")[0] in TOP}
             assert not bad, f"{path} imports {bad}; import as vcgate.<package>"
+
+
+def test_every_data_folder_is_listed() -> None:
+    # setuptools warns ("absent from the packages configuration") and may one day skip data in unlisted folders.
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for top in TOP:
+        for folder in (ROOT / top).rglob("*"):
+            rel = folder.relative_to(ROOT)
+            if not folder.is_dir() or {"node_modules", "__pycache__", "upstream"} & set(rel.parts):
+                continue
+            if any(p.is_file() for p in folder.iterdir()) and all(part.isidentifier() for part in rel.parts):
+                found.add("vcgate." + ".".join(rel.parts))
+    assert found - listed == set(), "add these data folders to [tool.setuptools] packages in pyproject.toml"
+
+
+def _requirements() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_dependency_has_an_upper_bound() -> None:
+    unbounded = [r for r in _requirements() if not re.search(r"<|==", r.split(";")[0])]
+    assert unbounded == [], "bound each dependency's major version in pyproject.toml (`x>=1.2,<2`)"
+
+
+def test_every_dependency_is_pinned_in_constraints() -> None:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[_name(name)] = version
+    missing = sorted({_name(r) for r in _requirements()} - set(pins))
+    assert missing == [], "regenerate constraints.txt: scripts/lock.sh (README, 'Pinned dependencies')"

@@ -12,75 +12,89 @@ node (``JsonRpcClient``, the
 Problem codes are listed in ``docs/ethereum.md``.
 """
 
+from typing import TYPE_CHECKING
+
 from vcgate.adapters.sdk import RewindPage
 
-from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping
-from ._anchored import AnchoredCredential, anchor_registry_artifact, anchor_registry_source, load_anchored_credentials
-from ._blocks import decode_header, decode_receipt, decode_transaction, encode_header, encode_receipt
-from ._checker import (
-    ANCHORED_EVENT,
-    EthereumEvidenceChecker,
-    anchor_from_json,
-    check_revocation,
-    credential_digest,
-    eas_raw_record,
-    event_raw_record,
-)
-from ._did_ethr import DidResolution, EthrDidResolver, EthrNetwork
-from ._eas import (
-    ATTESTED_EVENT,
-    EAS_ATTESTATIONS_SLOT,
-    REVOKED_EVENT,
-    Attestation,
-    EasAttestationCheckResult,
-    EasReader,
-    EasRevocationCheckResult,
-    EasSchema,
-    OffchainAttestation,
-    OffchainCheckResult,
-    SchemaField,
-    attestation_from_storage,
-    attestation_slots,
-    attestation_uid,
-    check_eas_attestation,
-    check_eas_revocation,
-    check_offchain_attestation,
-    decode_attestation_data,
-    encode_attestation_data,
-    load_offchain_attestation,
-    offchain_uid,
-    parse_schema,
-    schema_uid,
-)
-from ._encoding import caip2_chain, caip10_account, keccak256
-from ._errors import (
-    DidResolutionError,
-    EthereumError,
-    EvidenceBuildError,
-    EvidenceFormatError,
-    LedgerUnavailableError,
-    RpcResponseError,
-)
-from ._events import DecodedEvent, EventAbi, canonical_event_entry, decode_event, fetch_events
-from ._evidence import (
-    Anchor,
-    Check,
-    CheckpointAnchor,
-    EndpointReport,
-    EthereumEvidence,
-    EvidenceCheckResult,
-    LogProof,
-    Observation,
-    QuorumAnchor,
-    StateProof,
-    StorageSlotProof,
-    VerifiedLog,
-    check_evidence,
-)
-from ._evidence_builder import HeaderSource, build_log_evidence, build_state_evidence, observe_header_quorum
-from ._rpc import JsonRpcClient
-from ._sync import ChainPosition, Finality, LogScanner, ReorgError, ScannedLog, ScanPage
-from ._trie import verify_trie_proof
+if TYPE_CHECKING:
+    from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping
+    from ._anchored import (
+        AnchoredCredential,
+        anchor_registry_artifact,
+        anchor_registry_source,
+        load_anchored_credentials,
+    )
+    from ._blocks import decode_header, decode_receipt, decode_transaction, encode_header, encode_receipt
+    from ._checker import (
+        ANCHORED_EVENT,
+        EthereumEvidenceChecker,
+        anchor_from_json,
+        check_revocation,
+        credential_digest,
+        eas_raw_record,
+        event_raw_record,
+    )
+    from ._did_ethr import DidResolution, EthrDidResolver, EthrNetwork
+    from ._eas import (
+        ATTESTED_EVENT,
+        EAS_ATTESTATIONS_SLOT,
+        REVOKED_EVENT,
+        Attestation,
+        EasAttestationCheckResult,
+        EasReader,
+        EasRevocationCheckResult,
+        EasSchema,
+        OffchainAttestation,
+        OffchainCheckResult,
+        SchemaField,
+        attestation_from_storage,
+        attestation_slots,
+        attestation_uid,
+        check_eas_attestation,
+        check_eas_revocation,
+        check_offchain_attestation,
+        decode_attestation_data,
+        encode_attestation_data,
+        load_offchain_attestation,
+        offchain_uid,
+        parse_schema,
+        schema_uid,
+    )
+    from ._encoding import caip2_chain, caip10_account, keccak256
+    from ._errors import (
+        DidResolutionError,
+        EthereumError,
+        EvidenceBuildError,
+        EvidenceFormatError,
+        LedgerUnavailableError,
+        RpcResponseError,
+    )
+    from ._events import DecodedEvent, EventAbi, canonical_event_entry, decode_event, fetch_events
+    from ._evidence import (
+        Anchor,
+        Check,
+        CheckpointAnchor,
+        EndpointReport,
+        EthereumEvidence,
+        EvidenceCheckResult,
+        LogProof,
+        Observation,
+        QuorumAnchor,
+        StateProof,
+        StorageSlotProof,
+        VerifiedLog,
+        check_evidence,
+    )
+    from ._evidence_builder import HeaderSource, build_log_evidence, build_state_evidence, observe_header_quorum
+    from ._rpc import JsonRpcClient
+    from ._sync import ChainPosition, Finality, LogScanner, ReorgError, ScannedLog, ScanPage
+    from ._trie import verify_trie_proof
+else:
+    # Names are imported from their submodules on first use (see canonical_schema/_lazy.py).
+    from vcgate.canonical_schema._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)
+
 
 __all__ = [
     "ANCHORED_EVENT",

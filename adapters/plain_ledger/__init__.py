@@ -15,71 +15,80 @@ records through the published mappings in ``mappings/`` and ships :class:`PlainL
 evidence offline against the pinned log key and detects forks across the checkpoints it has seen.
 """
 
-from ._adapter import BUNDLED_MAPPINGS, PlainLedgerAdapter, PlainLedgerAdapterError, bundled_mapping
-from ._checkpoint import (
-    Checkpoint,
-    CheckpointOriginError,
-    NoteError,
-    NoteSigner,
-    NoteVerifier,
-    SignedNote,
-    ed25519_key_id,
-    open_checkpoint,
-    open_note,
-    sign_checkpoint,
-)
-from ._client import LedgerClientError, PlainLedgerClient, RemoteEntry
-from ._entries import (
-    MAX_ENTRY_SIZE,
-    EntryError,
-    EntrySigner,
-    LedgerEntry,
-    LogLeaf,
-    canonical_bytes,
-    parse_json_strict,
-    unsigned_entry_bytes,
-    verify_signature,
-)
-from ._evidence_check import (
-    EVIDENCE_CHECKS,
-    CheckpointStore,
-    MemoryCheckpointStore,
-    PlainLedgerEvidenceChecker,
-    SeenCheckpoint,
-)
-from ._keys import KeyFileError, LogKey, SubmitterKey, default_origin, ledger_id_for
-from ._merkle import (
-    EMPTY_ROOT,
-    Frontier,
-    MerkleProofError,
-    consistency_proof,
-    inclusion_proof,
-    leaf_hash,
-    lookup_from,
-    node_hash,
-    root_from_inclusion_proof,
-    root_hash,
-    verify_consistency,
-    verify_inclusion,
-)
-from ._server import GroupCommitter, create_app, serve
-from ._store import (
-    AppendReceipt,
-    LedgerRequestError,
-    PlainLedgerStore,
-    StoredEntry,
-    StoreError,
-    database_url,
-)
-from ._verify import (
-    ConsistencyProof,
-    InclusionProof,
-    LedgerCheck,
-    LedgerCheckResult,
-    check_consistency,
-    check_entry,
-    check_inclusion,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._adapter import BUNDLED_MAPPINGS, PlainLedgerAdapter, PlainLedgerAdapterError, bundled_mapping
+    from ._checkpoint import (
+        Checkpoint,
+        CheckpointOriginError,
+        NoteError,
+        NoteSigner,
+        NoteVerifier,
+        SignedNote,
+        ed25519_key_id,
+        open_checkpoint,
+        open_note,
+        sign_checkpoint,
+    )
+    from ._client import LedgerClientError, PlainLedgerClient, RemoteEntry
+    from ._entries import (
+        MAX_ENTRY_SIZE,
+        EntryError,
+        EntrySigner,
+        LedgerEntry,
+        LogLeaf,
+        canonical_bytes,
+        parse_json_strict,
+        unsigned_entry_bytes,
+        verify_signature,
+    )
+    from ._evidence_check import (
+        EVIDENCE_CHECKS,
+        CheckpointStore,
+        MemoryCheckpointStore,
+        PlainLedgerEvidenceChecker,
+        SeenCheckpoint,
+    )
+    from ._keys import KeyFileError, LogKey, SubmitterKey, default_origin, ledger_id_for
+    from ._merkle import (
+        EMPTY_ROOT,
+        Frontier,
+        MerkleProofError,
+        consistency_proof,
+        inclusion_proof,
+        leaf_hash,
+        lookup_from,
+        node_hash,
+        root_from_inclusion_proof,
+        root_hash,
+        verify_consistency,
+        verify_inclusion,
+    )
+    from ._server import GroupCommitter, create_app, serve
+    from ._store import (
+        AppendReceipt,
+        LedgerRequestError,
+        PlainLedgerStore,
+        StoredEntry,
+        StoreError,
+        database_url,
+    )
+    from ._verify import (
+        ConsistencyProof,
+        InclusionProof,
+        LedgerCheck,
+        LedgerCheckResult,
+        check_consistency,
+        check_entry,
+        check_inclusion,
+    )
+else:
+    # Names are imported from their submodules on first use (see canonical_schema/_lazy.py).
+    from vcgate.canonical_schema._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)
+
 
 __all__ = [
     "BUNDLED_MAPPINGS",

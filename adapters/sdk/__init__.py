@@ -11,65 +11,75 @@ evidence and the mapping (:func:`replay`, :func:`check_replay`). Adapters regist
 entry points and are checked at load (:func:`load_adapters`). See docs/adapters.md.
 """
 
-from ._errors import (
-    AdapterConfigError,
-    AdapterLoadError,
-    AdapterNotFoundError,
-    MappingError,
-    TranslationError,
-)
-from ._evidence import EVIDENCE_TYPE, LedgerEvidence
-from ._interface import (
-    ADAPTER_METHODS,
-    API_VERSION,
-    Adapter,
-    AdapterInfo,
-    EvidenceChecker,
-    Health,
-    LiveEvidenceChecker,
-)
-from ._loader import (
-    ENTRY_POINT_GROUP,
-    AdapterPlugin,
-    AdapterScan,
-    load_adapter,
-    load_adapter_config,
-    load_adapters,
-    scan_adapters,
-)
-from ._mapping import CredentialMapping, IssuanceMode, MappingInfo, mapping_digest, mapping_schema
-from ._paths import RecordPath
-from ._records import (
-    DECODABLE_MEDIA_TYPES,
-    Cursor,
-    RecordKind,
-    RecordPage,
-    RewindPage,
-    SourceRecord,
-    decode_content,
-    format_datetime,
-    paginate,
-    parse_datetime,
-)
-from ._results import (
-    Check,
-    CheckResult,
-    CheckStatus,
-    EvidenceResult,
-    OverallStatus,
-    ReplayResult,
-    overall_status,
-)
-from ._translate import (
-    CREDENTIAL_ID_NAMESPACE,
-    Translation,
-    apply_mapping,
-    check_replay,
-    credential_id,
-    json_differences,
-    replay,
-    revoked_credential_id,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._errors import (
+        AdapterConfigError,
+        AdapterLoadError,
+        AdapterNotFoundError,
+        AdapterUnavailableError,
+        MappingError,
+        TranslationError,
+    )
+    from ._evidence import EVIDENCE_TYPE, LedgerEvidence
+    from ._interface import (
+        ADAPTER_METHODS,
+        API_VERSION,
+        Adapter,
+        AdapterInfo,
+        EvidenceChecker,
+        Health,
+        LiveEvidenceChecker,
+    )
+    from ._loader import (
+        ENTRY_POINT_GROUP,
+        AdapterPlugin,
+        AdapterScan,
+        load_adapter,
+        load_adapter_config,
+        load_adapters,
+        scan_adapters,
+    )
+    from ._mapping import CredentialMapping, IssuanceMode, MappingInfo, mapping_digest, mapping_schema
+    from ._paths import RecordPath
+    from ._records import (
+        DECODABLE_MEDIA_TYPES,
+        Cursor,
+        RecordKind,
+        RecordPage,
+        RewindPage,
+        SourceRecord,
+        decode_content,
+        format_datetime,
+        paginate,
+        parse_datetime,
+    )
+    from ._results import (
+        Check,
+        CheckResult,
+        CheckStatus,
+        EvidenceResult,
+        OverallStatus,
+        ReplayResult,
+        overall_status,
+    )
+    from ._translate import (
+        CREDENTIAL_ID_NAMESPACE,
+        Translation,
+        apply_mapping,
+        check_replay,
+        credential_id,
+        json_differences,
+        replay,
+        revoked_credential_id,
+    )
+else:
+    # Names are imported from their submodules on first use (see canonical_schema/_lazy.py).
+    from vcgate.canonical_schema._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)
+
 
 __all__ = [
     "ADAPTER_METHODS",
@@ -85,6 +95,7 @@ __all__ = [
     "AdapterNotFoundError",
     "AdapterPlugin",
     "AdapterScan",
+    "AdapterUnavailableError",
     "Check",
     "CheckResult",
     "CheckStatus",

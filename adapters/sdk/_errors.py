@@ -61,6 +61,22 @@ class AdapterLoadError(VcgateError):
         )
 
 
+class AdapterUnavailableError(AdapterLoadError):
+    """An adapter needs an optional extra of its package that is not installed; ``install`` is the pip command."""
+
+    def __init__(self, *, name: str, value: str, distribution: str, extra: str, missing: str) -> None:
+        package = distribution.split(" ")[0]
+        self.name = name
+        self.value = value
+        self.distribution = distribution
+        self.extra = extra
+        self.missing = missing
+        self.install = f'pip install "{package}[{extra}]"'
+        self.reason = f"it needs the optional {extra!r} dependencies (module {missing!r} is missing): {self.install}"
+        # Not a broken plugin, so not AdapterLoadError's "fix or uninstall it" message.
+        VcgateError.__init__(self, f"adapter {name!r} is unavailable: {self.reason}")
+
+
 class AdapterNotFoundError(VcgateError):
     """No installed adapter plugin has the requested name."""
 

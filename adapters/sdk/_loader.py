@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ._errors import AdapterConfigError, AdapterLoadError, AdapterNotFoundError
+from ._errors import AdapterConfigError, AdapterLoadError, AdapterNotFoundError, AdapterUnavailableError
 from ._interface import ADAPTER_METHODS, API_VERSION, Adapter
 
 ENTRY_POINT_GROUP = "vcgate.adapters"
@@ -77,6 +77,8 @@ class AdapterScan:
 
     plugins: tuple[AdapterPlugin, ...]
     errors: tuple[AdapterLoadError, ...]
+    #: Adapters whose package extra is not installed (not an error: ``pip install "vcgate[fabric]"`` enables one).
+    unavailable: tuple[AdapterUnavailableError, ...] = ()
 
 
 def _distribution(ep: EntryPoint) -> tuple[str, str]:
@@ -96,6 +98,17 @@ def _check_entry_point(ep: EntryPoint) -> AdapterPlugin:
 
     try:
         factory = ep.load()
+    except ModuleNotFoundError as exc:
+        if not ep.extras:
+            raise error(f"importing it failed with {type(exc).__name__}: {exc}") from exc
+        # Declared as `module:Class [extra]`: the package's optional extra is not installed (a base install).
+        raise AdapterUnavailableError(
+            name=ep.name,
+            value=ep.value,
+            distribution=f"{dist_name} {dist_version}".strip(),
+            extra=ep.extras[0],
+            missing=exc.name or str(exc),
+        ) from exc
     except Exception as exc:  # importing third-party code can raise anything; report it, naming the plugin
         raise error(f"importing it failed with {type(exc).__name__}: {exc}") from exc
     if not inspect.isclass(factory):
@@ -116,7 +129,7 @@ def _check_entry_point(ep: EntryPoint) -> AdapterPlugin:
     doc = inspect.getdoc(factory) or ""
     return AdapterPlugin(
         name=ep.name,
-        entry_point=ep.value,
+        entry_point=ep.value.partition("[")[0].strip(),  # without the `[extra]` marker
         distribution=dist_name,
         distribution_version=dist_version,
         factory=factory,
@@ -131,6 +144,7 @@ def scan_adapters(found: Iterable[EntryPoint] | None = None) -> AdapterScan:
     eps = list(found) if found is not None else list(entry_points(group=ENTRY_POINT_GROUP))
     plugins: list[AdapterPlugin] = []
     errors: list[AdapterLoadError] = []
+    unavailable: list[AdapterUnavailableError] = []
     by_name: dict[str, list[EntryPoint]] = {}
     for ep in eps:
         by_name.setdefault(ep.name, []).append(ep)
@@ -149,13 +163,16 @@ def scan_adapters(found: Iterable[EntryPoint] | None = None) -> AdapterScan:
             continue
         try:
             plugins.append(_check_entry_point(group[0]))
+        except AdapterUnavailableError as exc:
+            unavailable.append(exc)
         except AdapterLoadError as exc:
             errors.append(exc)
-    return AdapterScan(tuple(plugins), tuple(errors))
+    return AdapterScan(tuple(plugins), tuple(errors), tuple(unavailable))
 
 
 def load_adapters() -> tuple[AdapterPlugin, ...]:
-    """Every installed adapter plugin; raise :class:`AdapterLoadError` for the first one that is broken."""
+    """Every usable adapter plugin (not those whose extra is missing); raise :class:`AdapterLoadError` for the
+    first one that is broken."""
     scan = scan_adapters()
     if scan.errors:
         raise scan.errors[0]

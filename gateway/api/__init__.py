@@ -11,27 +11,36 @@ Routes, scopes and problem codes are documented in ``docs/http-api.md`` and in t
 ``/openapi.json``.
 """
 
-from ._app import ApiContext, create_app
-from ._audit import AuditEntry, AuditLog
-from ._auth import (
-    ADMIN_SCOPE,
-    SCOPES,
-    ClientInfo,
-    ClientRegistry,
-    NewClient,
-    Principal,
-    RateLimiter,
-    TokenError,
-    TokenService,
-    check_party_did,
-    parse_scopes,
-)
-from ._presentations import PresentationResult, check_presentation
-from ._problems import PROBLEM_MEDIA_TYPE, ApiError
-from ._records import CredentialStore, Exchange
-from ._server import app_from_env
-from ._settings import ApiSettings, GatewayIdentity, did_web_for_url
-from ._status_lists import GatewayStatusListFetcher, StatusLists
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._app import ApiContext, create_app
+    from ._audit import AuditEntry, AuditLog
+    from ._auth import (
+        ADMIN_SCOPE,
+        SCOPES,
+        ClientInfo,
+        ClientRegistry,
+        NewClient,
+        Principal,
+        RateLimiter,
+        TokenError,
+        TokenService,
+        check_party_did,
+        parse_scopes,
+    )
+    from ._presentations import PresentationResult, check_presentation
+    from ._problems import PROBLEM_MEDIA_TYPE, ApiError
+    from ._records import CredentialStore, Exchange
+    from ._server import app_from_env
+    from ._settings import ApiSettings, GatewayIdentity, did_web_for_url
+    from ._status_lists import GatewayStatusListFetcher, StatusLists
+else:
+    # Names are imported from their submodules on first use (see canonical_schema/_lazy.py).
+    from vcgate.canonical_schema._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)
+
 
 __all__ = [
     "ADMIN_SCOPE",

@@ -12,9 +12,8 @@ import binascii
 import hashlib
 import json
 import logging
-import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,16 +27,18 @@ from fastapi.routing import APIRoute
 from fastapi.security import OAuth2
 from starlette.responses import Response
 
-from vcgate.canonical_schema import CREDENTIALS_V2_URL, VcgateError
+from vcgate.canonical_schema import VcgateError
 
 from .._db import Database
+from .._issuing import IssuerInstance
 from ..verification._dids import DidResolutionError, DidResolver, DidWebMethod
-from ..verification._proofs import ProofError, sign
-from ..verification._status import HttpStatusListFetcher, StatusList, StatusListChecker, StatusListError
-from ..verification._verify import VerificationResult, Verifier, issuer_id, parse_json_strictly
+from ..verification._jose import is_compact_jws
+from ..verification._status import HttpStatusListFetcher, StatusListChecker, StatusListError
+from ..verification._verify import VerificationResult, Verifier, parse_json_strictly
 from ._audit import AuditLog
 from ._auth import SCOPES, ClientRegistry, Principal, RateLimiter, TokenError, TokenService
 from ._guard import RequestGuard
+from ._issuers import gateway_signer, instance_signer, issue
 from ._models import (
     AvailableRequest,
     AvailableResponse,
@@ -58,7 +59,7 @@ from ._models import (
 )
 from ._presentations import PresentationResult, check_presentation
 from ._problems import PROBLEM_MEDIA_TYPE, ApiError, install_problem_handlers
-from ._records import CredentialStore, DuplicateCredentialError, Exchange
+from ._records import CredentialStore, Exchange
 from ._settings import ApiSettings, GatewayIdentity
 from ._status_lists import GatewayStatusListFetcher, StatusListConflictError, StatusLists
 
@@ -84,15 +85,21 @@ class _GatewayDidWeb:
 
     method = "web"
 
-    def __init__(self, identity: GatewayIdentity, remote: DidWebMethod | None) -> None:
+    def __init__(
+        self, identity: GatewayIdentity, remote: DidWebMethod | None, issuers: Iterable[IssuerInstance] = ()
+    ) -> None:
         self._did = identity.did
         self._document = identity.did_document()
         self._remote = remote
+        # did:web issuer instances live under the gateway's URL: answered locally too.
+        self._instances = {i.did: i.did_document() for i in issuers if i.method == "web"}
 
     def resolve(self, did: str) -> dict[str, Any]:
         """The DID document."""
         if did == self._did:
             return self._document
+        if did in self._instances:
+            return self._instances[did]
         if self._remote is None:
             raise DidResolutionError(did, "resolving other did:web DIDs over the network is disabled")
         return self._remote.resolve(did)
@@ -113,6 +120,7 @@ class ApiContext:
     store: CredentialStore
     exchange: Exchange
     limiter: RateLimiter
+    issuers: Mapping[str, IssuerInstance] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """The current instant (from the settings' clock)."""
@@ -127,7 +135,8 @@ def _build_context(settings: ApiSettings) -> ApiContext:
         if settings.resolve_remote_dids
         else None
     )
-    web = _GatewayDidWeb(identity, remote_web)
+    issuers = {i.name: i for i in settings.issuer_instances()}
+    web = _GatewayDidWeb(identity, remote_web, issuers.values())
     if settings.resolve_remote_dids:
         try:
             resolver = DidResolver.default(web=None, load_plugins=True)
@@ -157,6 +166,7 @@ def _build_context(settings: ApiSettings) -> ApiContext:
         store=CredentialStore(db),
         exchange=Exchange(db),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        issuers=issuers,
     )
 
 
@@ -395,6 +405,14 @@ def _credentials_router() -> APIRouter:
         """Run the full pipeline on a JSON-LD credential or a compact ``vc+jwt``: 200 verified, 400 invalid (the
         result as problem details), 503 undecided."""
         credential, at = body.verifiableCredential, ctx.now()
+        if isinstance(credential, str) and not is_compact_jws(credential):
+            # A credential is a JSON object or a compact vc+jwt; a JSON text in a string is neither.
+            raise ApiError(
+                400,
+                "CREDENTIAL_NOT_OBJECT",
+                "Not a credential",
+                "verifiableCredential must be a JSON object or a compact vc+jwt string",
+            )
         if _resolves_locally(credential, ctx):
             # Pure CPU work (~2 ms): run it on the event loop; a worker thread only adds a hand-off and GIL
             # contention (~5% more CPU per request, docs/http-api.md "Performance").
@@ -418,67 +436,7 @@ def _credentials_router() -> APIRouter:
         principal: Annotated[Principal, Depends(require("issue:credentials"))],
     ) -> Response:
         """Sign ``credential`` as the gateway (witness mode) for the caller's party; optionally with a status entry."""
-        options = body.options
-        credential = dict(body.credential)
-        issuer = issuer_id(credential)
-        if "issuer" not in credential:
-            credential["issuer"] = ctx.identity.did
-        elif issuer != ctx.identity.did:
-            raise ApiError(
-                400,
-                "ISSUER_NOT_GATEWAY",
-                "Issuer must be the gateway",
-                f"this gateway issues only as {ctx.identity.did}; the credential names {issuer!r}",
-            )
-        if "proof" in credential:
-            raise ApiError(400, "CREDENTIAL_HAS_PROOF", "Already signed", "send the credential without a proof")
-        wanted_id = options.credentialId if options else None
-        if wanted_id and "id" in credential and credential["id"] != wanted_id:
-            raise ApiError(400, "CREDENTIAL_ID_CONFLICT", "Conflicting ids", "options.credentialId differs from id")
-        if not isinstance(credential.get("id", ""), str):
-            raise ApiError(400, "CREDENTIAL_ID_INVALID", "Invalid id", "the credential's id must be a string")
-        credential_id = str(credential.get("id") or wanted_id or f"urn:uuid:{uuid.uuid4()}")
-        credential["id"] = credential_id
-        request.state.audit_target = credential_id[:2048]
-        if len(credential_id) > 2048:
-            raise ApiError(400, "CREDENTIAL_ID_INVALID", "Invalid id", "the credential's id is too long")
-        if ctx.store.exists(credential_id):
-            raise ApiError(409, "CREDENTIAL_EXISTS", "Credential exists", f"{credential_id} was issued before")
-        now = ctx.now()
-        status: tuple[str, int] | None = None
-        if options and options.credentialStatus:
-            ctx_list = credential.get("@context")
-            if not (isinstance(ctx_list, list) and ctx_list[:1] == [CREDENTIALS_V2_URL]):
-                raise ApiError(
-                    400,
-                    "STATUS_REQUIRES_VC2",
-                    "Status needs a VC 2.0 credential",
-                    "Bitstring Status List entries are added to VC 2.0 credentials only",
-                )
-            if "credentialStatus" in credential:
-                raise ApiError(400, "STATUS_CONFLICT", "Status given twice", "credentialStatus is already set")
-            purpose = options.credentialStatus.statusPurpose
-            try:
-                status = ctx.status_lists.allocate(purpose)
-            except StatusListConflictError as exc:
-                raise ApiError(503, "STATUS_BUSY", "Status lists busy", str(exc)) from None
-            url = ctx.identity.status_list_url(status[0])
-            credential["credentialStatus"] = StatusList.create(url).entry(status[1], purpose)
-        # The same stages as verification (data model, schema, contexts, strict terms, validity) before signing,
-        # so the gateway never signs what it would refuse to verify.
-        pre = ctx.verifier.check_document(credential, at=now, proof_required=False)
-        if pre.status == "invalid":
-            _verification_response(pre, "credential")
-        suite = options.cryptosuite if options else "eddsa-rdfc-2022"
-        try:
-            signed = sign(credential, ctx.identity.key, suite=suite, created=now)
-        except ProofError as exc:
-            raise ApiError(400, "CANNOT_SIGN", "Cannot sign", str(exc)) from None
-        try:
-            ctx.store.add_issued(signed, party=principal.party, at=now, status=status)
-        except DuplicateCredentialError as exc:
-            raise ApiError(409, "CREDENTIAL_EXISTS", "Credential exists", str(exc)) from None
-        return _json({"verifiableCredential": signed}, 201)
+        return issue(request, body, ctx, principal.party, gateway_signer(ctx.identity.key))
 
     @router.post(
         "/credentials/status",
@@ -560,6 +518,32 @@ def _credentials_router() -> APIRouter:
             raise ApiError(404, "CREDENTIAL_NOT_FOUND", "No such credential", f"no credential {credential_id!r}")
         _own_party(principal, stored.party, "the credential")
         return _json(stored.document)
+
+    return router
+
+
+def _issuers_router() -> APIRouter:
+    router = APIRouter(route_class=_ProtectedRoute, tags=["issuers"])
+
+    @router.post(
+        "/issuers/{name}/credentials/issue",
+        summary="Issue a credential as one of the configured issuer instances",
+        status_code=201,
+        response_model=None,
+        responses={201: {"model": IssueResponse}, **_problem_responses(400, 401, 403, 404, 409, 413, 422, 429)},
+    )
+    def issue_as_instance(
+        name: str,
+        request: Request,
+        body: IssueCredentialRequest,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(require("issue:credentials"))],
+    ) -> Response:
+        """Sign ``credential`` as issuer instance ``name`` (its did:key or did:web; its suites or vc+jwt)."""
+        instance = ctx.issuers.get(name)
+        if instance is None:
+            raise ApiError(404, "ISSUER_NOT_FOUND", "No such issuer", f"no issuer instance {name!r} is configured")
+        return issue(request, body, ctx, principal.party, instance_signer(instance))
 
     return router
 
@@ -826,6 +810,19 @@ def _public_router() -> APIRouter:
         return _json(ctx.identity.did_document())
 
     @router.get(
+        "/issuers/{name}/did.json",
+        summary="The DID document of a did:web issuer instance",
+        response_model=None,
+        responses={**did_responses, 404: {"description": "No such did:web issuer instance"}},
+    )
+    async def issuer_did_json(name: str, ctx: Ctx) -> Response:
+        """``<gateway did>:issuers:<name>`` resolves here (did:web path form)."""
+        instance = ctx.issuers.get(name)
+        if instance is None or instance.method != "web":
+            raise ApiError(404, "ISSUER_NOT_FOUND", "No such issuer", f"no did:web issuer instance {name!r}")
+        return _json(instance.did_document())
+
+    @router.get(
         "/.well-known/did.json",
         summary="The gateway's DID document (bare-domain did:web)",
         response_model=None,
@@ -925,6 +922,7 @@ def create_app(settings: ApiSettings, *, wiring: WiringSettings | None = None) -
     install_problem_handlers(app)
     app.include_router(_token_router())
     app.include_router(_credentials_router())
+    app.include_router(_issuers_router())
     app.include_router(_presentations_router())
     app.include_router(_public_router())
     # Imported here: the wired routers use this module's auth and response helpers.

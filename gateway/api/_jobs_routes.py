@@ -68,6 +68,8 @@ class JobRequest(BaseModel):
     policy: dict[str, Any] | None = None
     jobId: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")  # noqa: N815
     sync: bool = False
+    #: A shipped workflow's name (``GET``-able with ``vcgate workflows list``; default ``ipr``; docs/workflows.md).
+    workflow: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,63}$")
 
 
 def _instant(value: str) -> datetime:
@@ -238,9 +240,19 @@ def jobs_router() -> APIRouter:
             )
         except VcgateError as exc:
             raise ApiError(400, "POLICY_INVALID", "Invalid policy", str(exc)) from None
+        workflow = None
+        if body.workflow is not None:
+            from ..workflows import builtin_workflow
+            from ..workflows._decide import policy_with_workflow
+
+            try:
+                workflow = builtin_workflow(body.workflow)
+                policy = policy_with_workflow(policy, workflow)
+            except VcgateError as exc:
+                raise ApiError(400, "WORKFLOW_UNKNOWN", "Unknown workflow", str(exc)) from None
         fixed = _instant(body.checkedAt) if body.checkedAt else None
         try:
-            rows = read_entry_file(name, data)
+            rows = read_entry_file(name, data, workflow)
         except VcgateError as exc:
             raise ApiError(400, "JOB_INPUT_INVALID", "Unreadable entries", str(exc)) from None
         if not rows:

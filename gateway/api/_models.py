@@ -43,9 +43,13 @@ class CredentialStatusOption(_Frozen):
 class IssueOptions(_Frozen):
     """VC-API issuance options."""
 
-    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] = "eddsa-rdfc-2022"
+    #: A suite the issuer signs with (default: its first; the gateway: eddsa-rdfc-2022 or eddsa-jcs-2022).
+    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "ecdsa-rdfc-2019", "ecdsa-jcs-2019"] | None = None
     credentialId: str | None = Field(default=None, max_length=2048)  # noqa: N815
     credentialStatus: CredentialStatusOption | None = None  # noqa: N815
+    #: Chain the new proof to these proofs of the credential (their ``id``s); without it a proof is added to the
+    #: credential's proof set.
+    previousProof: str | list[str] | None = None  # noqa: N815
 
 
 class IssueCredentialRequest(_Frozen):

@@ -95,15 +95,20 @@ class CredentialStore:
         self.db = db
 
     def add_issued(
-        self, doc: Mapping[str, Any], *, party: str, at: datetime, status: tuple[str, int] | None = None
+        self,
+        doc: Mapping[str, Any],
+        *,
+        party: str,
+        at: datetime,
+        status: tuple[str, int] | None = None,
+        original: Any = None,
     ) -> None:
-        """Store a credential the gateway issued for ``party``; :class:`DuplicateCredentialError` if its id is
-        taken."""
+        """Store a credential the gateway issued for ``party`` (``original``: what was returned, e.g. a compact
+        vc+jwt, when it is not ``doc`` itself); :class:`DuplicateCredentialError` if its id is taken."""
+        values = _row_values(doc, original=original, party=party, source="issued", at=at, status=status)
         try:
             with self.db.transaction() as conn:
-                conn.execute(
-                    insert(t.credentials).values(**_row_values(doc, party=party, source="issued", at=at, status=status))
-                )
+                conn.execute(insert(t.credentials).values(**values))
         except DatabaseError as exc:
             if isinstance(exc.__context__, IntegrityError) or "UNIQUE" in str(exc) or "duplicate" in str(exc):
                 raise DuplicateCredentialError(f"a credential with id {doc.get('id')!r} exists") from None

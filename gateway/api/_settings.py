@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from vcgate.canonical_schema import InputError
 
+from .._issuing import IssuerInstance, IssuingError, load_issuers
 from ..verification._dids import DID_CONTEXT, MULTIKEY_CONTEXT
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
@@ -105,6 +106,17 @@ class ApiSettings:
     resolve_remote_dids: bool = True
     unsafe_allow_http_localhost: bool = False
     clock: Callable[[], datetime] = _utcnow
+    #: The issuers file (``vcgate serve --issuers``): issuer instances served at ``/issuers/{name}/…``.
+    issuers_file: str | None = None
+
+    def issuer_instances(self) -> tuple[IssuerInstance, ...]:
+        """The configured issuer instances (none without an issuers file)."""
+        if not self.issuers_file:
+            return ()
+        try:
+            return load_issuers(self.issuers_file, self.identity.did)
+        except IssuingError as exc:
+            raise InputError(str(exc)) from None
 
     @property
     def identity(self) -> GatewayIdentity:
@@ -118,7 +130,7 @@ class ApiSettings:
         ``VCGATE_API_KEY_FILE`` and ``VCGATE_API_PUBLIC_URL`` are required; ``VCGATE_DATABASE_URL``,
         ``VCGATE_API_POLICY``, ``VCGATE_API_RATE_LIMIT``, ``VCGATE_API_RATE_BURST``, ``VCGATE_API_TOKEN_TTL``,
         ``VCGATE_API_MAX_REQUEST_BYTES``, ``VCGATE_API_MIGRATE`` (``0``/``1``) and
-        ``VCGATE_API_UNSAFE_HTTP_LOCALHOST`` (``1``) are optional.
+        ``VCGATE_API_UNSAFE_HTTP_LOCALHOST`` (``1``) and ``VCGATE_API_ISSUERS`` (an issuers file) are optional.
         """
         env = dict(os.environ if environ is None else environ)
         try:
@@ -139,6 +151,7 @@ class ApiSettings:
                 rate_limit_burst=int(env.get("VCGATE_API_RATE_BURST", "200")),
                 migrate=env.get("VCGATE_API_MIGRATE", "1") == "1",
                 unsafe_allow_http_localhost=env.get("VCGATE_API_UNSAFE_HTTP_LOCALHOST") == "1",
+                issuers_file=env.get("VCGATE_API_ISSUERS") or None,
             )
         except ValueError as exc:
             raise InputError(f"invalid VCGATE_API_* setting: {exc}") from None

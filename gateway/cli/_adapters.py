@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,6 +40,7 @@ from vcgate.canonical_schema import InputError, VcgateError
 
 from .._issuing import IssuingError, IssuingService
 from ..verification._keys import KeyPair
+from ._common import fitted_table, unreadable
 from ._register import register_adapter
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
@@ -75,25 +77,31 @@ def list_adapters(
                     }
                     for e in scan.errors
                 ],
+                "unavailable": [
+                    {
+                        "name": e.name,
+                        "entryPoint": e.value,
+                        "extra": e.extra,
+                        "missing": e.missing,
+                        "install": e.install,
+                    }
+                    for e in scan.unavailable
+                ],
             }
         )
     else:
-        table = Table(title="vcgate adapters", show_lines=False)
-        for column in ("name", "kind", "api", "package", "entry point"):
-            table.add_column(column, overflow="fold")
-        for p in scan.plugins:
-            table.add_row(
-                p.name,
-                p.kind,
-                str(p.api_version),
-                f"{p.distribution} {p.distribution_version}",
-                p.entry_point,
-            )
+        rows = [[p.name, p.kind, str(p.api_version), f"{p.distribution} {p.distribution_version}", p.entry_point]
+                for p in scan.plugins]  # fmt: skip
+        # Its package extra is not installed: listed, with how to get it printed after the table.
+        rows += [[u.name, "unavailable", "", u.distribution, f"needs the {u.extra} extra"] for u in scan.unavailable]
+        table = fitted_table(("name", "kind", "api", "package", "entry point"), rows, title="vcgate adapters")
         _out.print(table)
+        for u in scan.unavailable:
+            _out.print(f"{u.name} is unavailable; to enable it: {u.install}", markup=False, soft_wrap=True)
         if not scan.plugins:
             _out.print("no adapters installed (they register through the 'vcgate.adapters' entry points)")
         for e in scan.errors:
-            _err.print(f"[red]broken adapter:[/red] {e}")
+            _err.print(f"[red]broken adapter:[/red] {escape(str(e))}")
     raise typer.Exit(EXIT_INVALID if scan.errors else EXIT_OK)
 
 
@@ -116,22 +124,22 @@ def describe_adapter(
     try:
         plugin = load_adapter(name)
     except AdapterNotFoundError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     except AdapterLoadError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from None
     result: dict[str, Any] = {"plugin": _plugin_json(plugin)}
     if config is not None:
         try:
             settings = load_adapter_config(config)
         except AdapterConfigError as exc:
-            _err.print(f"[red]error:[/red] {exc}")
+            _err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_USAGE) from None
         try:
             adapter = plugin.create(settings)
         except (AdapterConfigError, AdapterLoadError) as exc:
-            _err.print(f"[red]error:[/red] {exc}")
+            _err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_INVALID) from None
         try:
             result["instance"] = adapter.describe().to_json()
@@ -350,24 +358,24 @@ def sync_adapter(
     try:
         plugin = load_adapter(name)
     except AdapterNotFoundError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     except AdapterLoadError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from None
     try:
         settings = load_adapter_config(config)
         issuer = IssuingService.for_key(KeyPair.from_file(key), suite) if key is not None else None
         start = Cursor.decode(since) if since is not None else None
     except (AdapterConfigError, VcgateError) as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     if issuer is not None:
         settings.setdefault("witness", issuer.issuer)
     try:
         adapter = plugin.create(settings)
     except (AdapterConfigError, AdapterLoadError) as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from None
     try:
         info = adapter.describe()
@@ -380,7 +388,7 @@ def sync_adapter(
     try:
         saved = run.load_state()
     except InputError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     if start is None and not restart:
         start = saved
@@ -490,8 +498,7 @@ def serve_adapter(
         try:
             token = token_file.read_text(encoding="utf-8").strip() or None
         except OSError as exc:
-            _err.print(f"[red]error:[/red] cannot read --token-file {token_file}: {exc.strerror}")
-            raise typer.Exit(EXIT_USAGE) from None
+            unreadable(f"--token-file {token_file}", exc.strerror)
         if token is None:
             _err.print(f"[red]error:[/red] --token-file {token_file} is empty")
             raise typer.Exit(EXIT_USAGE)
@@ -506,7 +513,7 @@ def serve_adapter(
             max_body_bytes=max_body_bytes,
         )
     except AdapterServiceError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
     scheme = "https" if ssl_certfile is not None else "http"
     _err.print(f"serving {summary} at {scheme}://{host}:{port}/v1 (token {'required' if token else 'not required'})")

@@ -12,11 +12,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
-from ._common import EXIT_INVALID
+from ._common import EXIT_INVALID, fitted_table, require_database
 from ._common import fail as _fail
 from ._common import print_json as _print_json
 from ._common import usage_error as _usage
@@ -84,6 +83,7 @@ def clients_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the clients as JSON.")] = False,
 ) -> None:
     """List clients (never their secrets)."""
+    require_database(database)
     registry = _registry(database)
     try:
         clients = registry.list()
@@ -92,13 +92,12 @@ def clients_list(
     if as_json:
         _print_json([c.to_json() for c in clients])
         return
-    table = Table(show_header=True, header_style="bold")
-    for col in ("client id", "party", "scopes", "name", "created", "revoked"):
-        table.add_column(col)
+    rows = []
     for c in clients:
         j = c.to_json()
-        table.add_row(j["clientId"], j["party"], " ".join(j["scopes"]), j["name"], j["createdAt"], j["revokedAt"] or "")
-    _out.print(table)
+        rows.append([j["clientId"], j["party"], " ".join(j["scopes"]), j["name"], j["createdAt"], j["revokedAt"] or ""])
+    # Client ids and party DIDs are identifiers: never wrapped or cut (the other columns fold).
+    _out.print(fitted_table(("client id", "party", "scopes", "name", "created", "revoked"), rows, ids=2))
 
 
 @clients_app.command("revoke")
@@ -144,6 +143,12 @@ def serve(
         typer.Option(help="UNSAFE: fetch did:web documents and status lists over plain http from localhost."),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    issuers: Annotated[
+        Path | None,
+        typer.Option(
+            help="Issuers file: issuer instances served at /issuers/NAME/credentials/issue (docs/http-api.md)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."""
     import uvicorn
@@ -165,16 +170,21 @@ def serve(
     }
     if database:
         env["VCGATE_DATABASE_URL"] = database
+    if issuers:
+        env["VCGATE_API_ISSUERS"] = str(issuers.resolve())
     if policy:
         env["VCGATE_API_POLICY"] = str(policy.resolve()) if policy.exists() else str(policy)
     os.environ.update(env)
     try:
         settings = ApiSettings.from_env()
         settings.identity  # noqa: B018 - validates the key type and public URL before workers start
+        instances = settings.issuer_instances()  # and the issuers file
         Database.open(settings.database_url, migrate=True).close()
     except VcgateError as exc:
         _usage(str(exc))
     _err.print(f"vcgate API on http://{host}:{port} as {settings.identity.did} ({workers} worker(s))")
+    for inst in instances:
+        _err.print(f"  issuer {inst.name}: {inst.did} ({', '.join(inst.suites) if inst.format == 'ldp' else 'vc+jwt'})")
     uvicorn.run(
         "vcgate.gateway.api._server:app_from_env",
         factory=True,

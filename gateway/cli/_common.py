@@ -1,18 +1,25 @@
 """What every ``vcgate`` sub-command shares: exit codes, error output, JSON output, instants.
 
 Exit codes (every command): 0 success / verified, 1 invalid (the input is wrong), 2 error (could not decide: a DID
-unresolvable, a ledger unreachable), 64 usage (bad arguments or unreadable files, as sysexits' EX_USAGE).
+unresolvable, a ledger unreachable, an input file missing or unreadable), 64 usage (bad arguments, as sysexits'
+EX_USAGE).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -22,13 +29,69 @@ stderr_console = Console(stderr=True, emoji=False, highlight=False)
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    stderr_console.print(f"[red]error:[/red] {message}")
+    stderr_console.print(f"[red]error:[/red] {escape(message)}")  # messages quote user data: "[x]" is not a style
     raise typer.Exit(code)
+
+
+def unreadable(path: object, reason: object) -> NoReturn:
+    """An input file is missing or unreadable: ``error: cannot read PATH: REASON``, exit 2 (not a usage error)."""
+    fail(f"cannot read {path}: {reason}", EXIT_ERROR)
+
+
+def require_database(url: str | None) -> None:
+    """Read-only commands never create files: exit 2 when the (SQLite) database ``url`` does not exist yet."""
+    from .._db import database_url
+
+    resolved = database_url(url)
+    if resolved.startswith("sqlite") and "///" in resolved:
+        path = resolved.split("///", 1)[1]
+        if path and path != ":memory:" and not Path(path).is_file():
+            unreadable(path, "no such gateway database (commands that write, e.g. `vcgate sync`, create it)")
 
 
 def usage_error(message: str) -> NoReturn:
     """Print a usage error and exit 64."""
     fail(message, EXIT_USAGE)
+
+
+def fitted_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, ids: int = 1, width: int | None = None, **options: Any
+) -> Table:
+    """A table that fits the terminal (80 columns included): the first ``ids`` columns hold identifiers and are
+    never wrapped or truncated; the other columns fold when the terminal is too narrow. When the identifiers
+    leave too little room for the rest, each row stacks: its identifiers one per line on the left, the other
+    columns as ``name: value`` lines on the right."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    materialised = [list(row) for row in rows]
+    widths = [
+        max([len(header), *(Text.from_markup(r[index]).cell_len for r in materialised)])
+        for index, header in enumerate(headers[:ids])
+    ]
+    room = (width or Console().width) - sum(widths) - 3 * len(headers) - 1
+    flexible = len(headers) - ids
+    table = Table(header_style="bold", **options)
+    if flexible > 1 and room < _MIN_FOLDED_WIDTH * flexible:
+        table.add_column(" · ".join(headers[:ids]), no_wrap=True, min_width=max(widths))
+        table.add_column("details", overflow="fold")
+        for row in materialised:
+            details = [f"[bold]{escape(h)}:[/] {v}" for h, v in zip(headers[ids:], row[ids:], strict=True) if v]
+            table.add_row("\n".join(row[:ids]), "\n".join(details))
+        return table
+    for index, header in enumerate(headers):
+        if index < ids:
+            table.add_column(header, no_wrap=True, min_width=widths[index])
+        else:
+            table.add_column(header, overflow="fold")
+    for row in materialised:
+        table.add_row(*row)
+    return table
+
+
+#: Narrowest useful width of a folded column; below it fitted_table stacks each row.
+_MIN_FOLDED_WIDTH = 10
 
 
 def print_json(value: Any) -> None:

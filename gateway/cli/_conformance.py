@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vcgate.adapters.sdk import load_adapter
 from vcgate.canonical_schema import VcgateError
@@ -58,7 +59,7 @@ def run(
         if parsed.kind == "adapter":
             load_adapter(parsed.name)
     except VcgateError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     result = run_conformance(
         target,
@@ -83,3 +84,26 @@ def run(
     if result.report.passed and result.exit_code == 0:
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_INVALID if result.report.failed_ids else EXIT_ERROR)
+
+
+@conformance_app.command("setup-peer")
+def setup_peer_command(
+    destination: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Install here (default: the user cache, ~/.cache/vcgate/reference-peer)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"referencePeer": PATH} as JSON.')] = False,
+) -> None:
+    """Install the optional reference peer (digitalbazaar's VC libraries, pinned) with npm for case PRF-003.
+    Needs Node.js >= 20 with npm. Exit 0 installed, 2 npm or Node.js missing or failing."""
+    from vcgate.conformance_tests._reference_peer import ReferencePeerError, setup_peer
+
+    try:
+        script = setup_peer(destination)
+    except ReferencePeerError as exc:
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps({"referencePeer": str(script)}))
+    else:
+        _out.print(f"reference peer installed: {script}", markup=False)

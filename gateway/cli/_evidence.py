@@ -49,7 +49,7 @@ from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 from .._evidence_checkers import offline_checker_for
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, unreadable
 from ._common import fail as _fail
 from ._common import instant_or_now as _instant
 from ._common import usage_error as _usage
@@ -129,7 +129,7 @@ def check_evidence_command(
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        _usage(f"cannot read {file}: {exc.strerror}")
+        unreadable(file, exc.strerror)
     # Hostile input: size and nesting are bounded before parsing (CPython's JSON decoder recurses).
     limits = Policy.default()
     credential, parsed = parse_json_strictly(
@@ -146,7 +146,7 @@ def check_evidence_command(
     except ValueError as exc:
         _usage(str(exc))
     if config is not None and not config.is_file():
-        _usage(f"cannot read adapter configuration {config}")
+        unreadable(f"adapter configuration {config}", "no such file")
 
     items = credential.get("evidence")
     items = [items] if isinstance(items, dict) else items if isinstance(items, list) else []

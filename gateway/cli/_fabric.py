@@ -5,7 +5,7 @@ Files are single serialized blocks or a peer's ``blockfile_NNNNNN``; they are ve
 replaying configuration and chaincode definitions. The trust anchor is ``--config`` (a config block, ideally the
 channel's genesis block) or else the first sound config block. Exit codes: 0 no check failed, 1 a check failed, a
 file is not a sound block (truncated, corrupt) or the ``--config`` block's data does not match its header, 2 some
-check could not be decided (no anchor, unsupported MSP), 64 usage (unreadable file).
+check could not be decided (no anchor, unsupported MSP) or a block file is missing or unreadable, 64 usage.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from vcgate.adapters.fabric import (
     read_blocks,
 )
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unreadable
 
 fabric_app = typer.Typer(no_args_is_help=True, help="Hyperledger Fabric blocks: decode and verify offline.")
 
@@ -45,11 +45,11 @@ def _exit_usage(message: str) -> NoReturn:
 
 def _load(path: Path) -> list[Block]:
     if not path.is_file():
-        _exit_usage(f"cannot read {path}: no such file")
+        unreadable(path, "no such file")
     try:
         return read_blocks(path)
     except OSError as exc:
-        _exit_usage(f"cannot read {path}: {exc.strerror}")
+        unreadable(path, exc.strerror)
     except FabricDecodeError as exc:
         _err.print(f"[red]{exc.problem.code}[/red] {path}: {exc.problem.title}: {exc.problem.detail}")
         raise typer.Exit(EXIT_INVALID) from None

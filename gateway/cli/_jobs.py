@@ -47,7 +47,7 @@ from ..verification._dids import DidResolver
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE, require_database, unreadable
 from ._common import fail as _fail
 from ._common import parse_instant as _instant
 from ._common import print_json as _print_json
@@ -71,7 +71,9 @@ CheckersOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine output (JSON).")]
 
 
-def _store(db: str | None) -> Store:
+def _store(db: str | None, *, read_only: bool = False) -> Store:
+    if read_only:
+        require_database(db)
     try:
         return Store.open(db)
     except VcgateError as exc:
@@ -99,7 +101,7 @@ def parties_add(
     try:
         party = Party.from_json(yaml.safe_load(file.read_text(encoding="utf-8")))
     except OSError as exc:
-        _usage(f"cannot read {file}: {exc.strerror}")
+        unreadable(file, exc.strerror)
     except (yaml.YAMLError, VcgateError) as exc:
         _fail(str(exc), EXIT_INVALID)
     resolver = DidResolver.offline() if offline else DidResolver.default()
@@ -128,7 +130,7 @@ def parties_add(
 @parties_app.command("list")
 def parties_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List registered parties."""
-    registry = _store(db).parties()
+    registry = _store(db, read_only=True).parties()
     if as_json:
         _print_json([p.to_json() for p in registry.parties])
         return
@@ -154,7 +156,7 @@ def parties_show(
     """Show one party with its identifiers and binding history."""
     from .._parties import binding_challenge
 
-    party = _store(db).parties().get(party_id)
+    party = _store(db, read_only=True).parties().get(party_id)
     if party is None:
         _fail(f"no party {party_id!r}", EXIT_INVALID)
     if as_json:
@@ -303,6 +305,19 @@ def sync_command(
     adapter: Annotated[
         list[str] | None, typer.Option("--adapter", "-a", help="Sync only this registered adapter (repeatable).")
     ] = None,
+    witness_suite: Annotated[
+        str, typer.Option("--witness-suite", help="Cryptosuite of witness signatures.")
+    ] = "eddsa-rdfc-2022",
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify what was stored (warms the result cache).")
+    ] = True,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler (tcp://HOST:8786) or 'local': one task per adapter, one writer per cursor (a "
+            "lease); default $VCGATE_DASK_SCHEDULER, else in this process. --witness-key must exist on the workers."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pull new records from every registered adapter, verify and store them (idempotent).
@@ -319,21 +334,49 @@ def sync_command(
         except VcgateError as exc:
             _usage(str(exc))
     pol = _policy(policy)
+    from ..verification._proofs import SUITES
+
+    if witness_suite not in SUITES:
+        _usage(f"unknown --witness-suite {witness_suite!r}; choose one of {', '.join(SUITES)}")
     extra = dict(_load_factory(checkers)()) if checkers else None
     known = {r.name for r in store.adapters()}
     unknown = sorted(set(adapter or ()) - known)
     if unknown:
         _usage(f"no registered adapter {', '.join(unknown)}; `vcgate adapters status` lists them")
+    from .._cluster import ClusterError, scheduler_address, sync_on_cluster
+    from .._sync import SyncReport
+
+    try:
+        address = scheduler_address(cluster)
+    except ClusterError as exc:
+        _usage(str(exc))
     while True:
-        report = sync(
-            store,
-            now=datetime.now(UTC),
-            witness_key=key,
-            policy=pol,
-            checkers=extra,
-            retry_quarantined=retry_quarantined,
-            only=adapter or None,
-        )
+        if address is not None:
+            try:
+                counts = sync_on_cluster(
+                    store.url,
+                    sorted(adapter or known),
+                    address=address,
+                    now=datetime.now(UTC),
+                    witness_key_path=str(witness_key) if witness_key else None,
+                    policy=dict(pol.raw) if verify else None,
+                    checker_factory=checkers,
+                    retry_quarantined=retry_quarantined,
+                )
+            except VcgateError as exc:
+                _fail(str(exc))
+            report = SyncReport(counts)
+        else:
+            report = sync(
+                store,
+                now=datetime.now(UTC),
+                witness_key=key,
+                policy=pol if verify else None,
+                checkers=extra,
+                retry_quarantined=retry_quarantined,
+                only=adapter or None,
+                witness_suite=witness_suite,
+            )
         if as_json:
             _print_json(report.to_json())
         else:
@@ -490,6 +533,10 @@ def jobs_run(
     ] = False,
     checkers: CheckersOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    workflow: Annotated[
+        str | None,
+        typer.Option(help="Workflow: a shipped name (`vcgate workflows list`) or a workflow file (default: ipr)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or resume) a job and verify its entries in parallel; results are stored per entry hash."""
@@ -500,6 +547,16 @@ def jobs_run(
     except ClusterError as exc:
         _usage(str(exc))
     pol = _policy(policy)
+    wf = None
+    if workflow is not None:
+        from ..workflows import load_workflow
+        from ..workflows._decide import policy_with_workflow
+
+        try:
+            wf = load_workflow(workflow)
+            pol = policy_with_workflow(pol, wf)
+        except VcgateError as exc:
+            _fail(str(exc), EXIT_INVALID)
     fixed = _instant(checked_at, "--checked-at")
     if file is None:
         if not (resume and job_id):
@@ -509,7 +566,7 @@ def jobs_run(
         try:
             data = file.read_bytes()
         except OSError as exc:
-            _usage(f"cannot read {file}: {exc.strerror}")
+            unreadable(file, exc.strerror)
     store = _store(db)
     jid = job_id or default_job_id(data, pol, fixed)
     if resume:
@@ -520,7 +577,7 @@ def jobs_run(
     else:
         assert file is not None  # the usage check above
         try:
-            rows = read_entry_file(file.name, data)
+            rows = read_entry_file(file.name, data, wf)
             created = create_job(
                 store, rows, pol, job_id=jid, checked_at=fixed or datetime.now(UTC), source=str(file.resolve())
             )
@@ -575,7 +632,7 @@ def jobs_status(
     as_json: JsonOption = False,
 ) -> None:
     """Show a job's progress and verdict counts, or list jobs."""
-    store = _store(db)
+    store = _store(db, read_only=True)
     if job_id is None:
         jobs = store.jobs()
         if as_json:
@@ -660,7 +717,7 @@ def links_command(
     as_json: JsonOption = False,
 ) -> None:
     """Query the credential graph: credentials carrying ID, and credentials linked to them by shared identifiers."""
-    store = _store(db)
+    store = _store(db, read_only=True)
     value = identifier
     try:
         from .._links import normalize_gtin

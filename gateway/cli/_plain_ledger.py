@@ -42,7 +42,7 @@ from vcgate.adapters.plain_ledger import (
 )
 from vcgate.canonical_schema import VcgateError
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unreadable
 from ._common import print_json as _print_json
 
 DEFAULT_DB = "plain-ledger.sqlite"
@@ -81,6 +81,9 @@ def _log_key_path(db: str, log_key: Path | None) -> Path:
 
 
 def _open_store(db: str, log_key: Path | None, *, writable: bool) -> PlainLedgerStore:
+    if not writable and "://" not in db and not Path(db).expanduser().is_file():
+        # SQLite would create an empty database file: a read-only command never creates files.
+        unreadable(db, "no such ledger database (create one with `vcgate plain-ledger init`)")
     try:
         key = LogKey.load(_log_key_path(db, log_key)) if writable else None
         return PlainLedgerStore.open(db, key)
@@ -190,7 +193,7 @@ def append(
     try:
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        _fail(EXIT_USAGE, f"cannot read {file}: {exc.strerror}")
+        unreadable(file, exc.strerror)
     try:
         signed = _sign(parse_json_strict(raw), submitter, file)
     except (EntryError, _RowError) as exc:
@@ -216,7 +219,9 @@ def _rows(path: Path, id_column: str) -> Iterator[dict[str, Any]]:
     """Unsigned entries from CSV (one record per row) or JSON Lines (one entry object per line)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        unreadable(path, exc.strerror)
+    except UnicodeDecodeError as exc:
         _fail(EXIT_USAGE, f"cannot read {path}: {exc}")
     suffix = path.suffix.lower()
     if suffix == ".csv":

@@ -25,6 +25,7 @@ from vcgate.canonical_schema import VcgateError
 
 from ..verification._keys import KeyPair
 from ..verification._proofs import sign
+from ._common import unreadable
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -46,7 +47,7 @@ def _read_descriptor(path: Path) -> dict[str, Any]:
     try:
         value = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        _usage(f"cannot read --descriptor {path}: {exc.strerror}")
+        unreadable(f"--descriptor {path}", exc.strerror)
     except yaml.YAMLError as exc:
         _usage(f"--descriptor {path} is not JSON or YAML: {exc}")
     if not isinstance(value, dict):

@@ -239,6 +239,8 @@ class DidResolver:
                     factory = ep.load()
                     method = factory()
                 except Exception as exc:  # a broken plugin must name itself, not crash resolution of others
+                    if isinstance(exc, ModuleNotFoundError) and ep.extras:
+                        continue  # it needs its package's optional extra (`vcgate[ethereum]`): not installed
                     dist = ep.dist.name if ep.dist else "?"
                     raise VcgateError(
                         f"DID method plugin {ep.name!r} from package {dist!r} ({ep.value}) failed to load: {exc}"

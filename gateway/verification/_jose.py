@@ -378,6 +378,62 @@ def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> Verificatio
     return done(payload)
 
 
+#: ``data:`` URL media types of an enveloped vc+jwt (VC 2.0 §4.13.1; ``application/jwt`` is what the W3C suite's
+#: own fixture uses).
+ENVELOPED_MEDIA_TYPES = frozenset({"application/vc+jwt", "application/jwt"})
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+
+
+def is_compact_jws(text: str) -> bool:
+    """Whether ``text`` has the shape of a compact JWS (three base64url segments): the only string a credential
+    may be (a JSON text is an object serialised, not a credential)."""
+    return _COMPACT_JWS.match(text.strip()) is not None
+
+
+def enveloped_token(doc: Mapping[str, Any]) -> str | Check:
+    """The compact vc+jwt inside an ``EnvelopedVerifiableCredential`` (VC 2.0 §4.13.1), or the failed check.
+
+    The envelope needs ``@context`` with the base context first, ``type`` exactly ``EnvelopedVerifiableCredential``
+    and an ``id`` that is a ``data:application/vc+jwt,<compact JWS>`` URL.
+    """
+    from vcgate.canonical_schema import CREDENTIALS_V2_URL
+
+    ctx = doc.get("@context")
+    contexts = [ctx] if isinstance(ctx, str) else ctx if isinstance(ctx, list) else []
+    if contexts[:1] != [CREDENTIALS_V2_URL]:
+        return _fail(
+            "envelope",
+            "data_model",
+            "CONTEXT_INVALID",
+            "Invalid envelope",
+            f"an enveloped credential's @context starts with {CREDENTIALS_V2_URL}",
+            "/@context",
+        )
+    types = doc.get("type")
+    if types not in ("EnvelopedVerifiableCredential", ["EnvelopedVerifiableCredential"]):
+        return _fail(
+            "envelope",
+            "data_model",
+            "TYPE_INVALID",
+            "Invalid envelope",
+            "an enveloped credential's type is EnvelopedVerifiableCredential",
+            "/type",
+        )
+    url = doc.get("id")
+    head, sep, token = url.partition(",") if isinstance(url, str) else ("", "", "")
+    media = head[len("data:") :].split(";", 1)[0] if head.startswith("data:") else ""
+    if not sep or media not in ENVELOPED_MEDIA_TYPES or ";base64" in head or not is_compact_jws(token):
+        return _fail(
+            "envelope",
+            "data_model",
+            "ENVELOPE_INVALID",
+            "Invalid envelope",
+            "id must be a data:application/vc+jwt,<compact JWS> URL",
+            "/id",
+        )
+    return token
+
+
 def sign_vc_jwt(
     credential: Mapping[str, Any],
     key: KeyPair,
@@ -426,6 +482,8 @@ __all__ = [
     "JWT_REGISTERED_CLAIMS",
     "JoseError",
     "check_vc_jwt",
+    "enveloped_token",
+    "is_compact_jws",
     "jwk_thumbprint",
     "sign_vc_jwt",
 ]

@@ -361,6 +361,13 @@ class Verifier:
                 return VerificationResult((parse_check,), checked_at=checked)
         else:
             doc, parse_check = dict(data), _PARSE_PASSED
+            if doc.get("type") in ("EnvelopedVerifiableCredential", ["EnvelopedVerifiableCredential"]):
+                from ._jose import check_vc_jwt, enveloped_token
+
+                token = enveloped_token(doc)
+                if isinstance(token, Check):
+                    return VerificationResult((parse_check, token), "jwt", doc, None, at)
+                return check_vc_jwt(token, self, at=at)
         checks: list[Check] = [parse_check]
         if not isinstance(doc, dict):
             checks.append(

@@ -5,16 +5,57 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from .._links import CredentialGraph, Entry, EntryVerdict, PriorClaims
 from .._parties import PartyRegistry
+from ..verification._policy import Policy
 from ..verification._trust import TrustPolicy
-from ._catalog import builtin_workflow
+from ._catalog import builtin_workflow, builtin_workflows
 from ._engine import Authorities, WorkflowEntry, WorkflowSession
-from ._model import Workflow
+from ._model import Workflow, WorkflowError
 
 #: The workflow a job runs when none is named.
 DEFAULT_WORKFLOW = "ipr"
+
+
+def policy_with_workflow(policy: Policy, workflow: Workflow) -> Policy:
+    """``policy`` naming ``workflow`` (its name, version, digest and, for a workflow that is not shipped, its
+    document): the policy digest then covers the workflow, so results under one workflow are never reused for
+    another."""
+    raw = dict(policy.raw)
+    shipped = builtin_workflows().get(workflow.name)
+    ref: dict[str, Any] = {"name": workflow.name, "version": workflow.version, "digest": workflow.digest}
+    if shipped is None or shipped.digest != workflow.digest:
+        ref["document"] = _document(workflow)
+    raw["workflow"] = ref
+    return Policy.from_mapping(raw, source=f"{policy.name} + workflow {workflow.label}")
+
+
+def _document(workflow: Workflow) -> str:
+    from pathlib import Path
+
+    if workflow.source and Path(workflow.source).is_file():
+        return Path(workflow.source).read_text(encoding="utf-8")
+    raise WorkflowError(f"workflow {workflow.label} has no file to embed in the job's policy")
+
+
+def workflow_of(policy: Policy) -> Workflow:
+    """The workflow ``policy`` names (the shipped ``ipr`` when it names none); raises :class:`WorkflowError` when a
+    named shipped workflow's digest is not the installed one's (the job was made by another vcgate version)."""
+    ref = policy.raw.get("workflow")
+    if not isinstance(ref, dict):
+        return builtin_workflow(DEFAULT_WORKFLOW)
+    if isinstance(ref.get("document"), str):
+        wf = Workflow.from_yaml(ref["document"], source=f"policy {policy.name}")
+    else:
+        wf = builtin_workflow(str(ref.get("name")))
+    if ref.get("digest") not in (None, wf.digest):
+        raise WorkflowError(
+            f"the job names workflow {ref.get('name')} with digest {ref.get('digest')}, this installation has "
+            f"{wf.digest}; run the job with the vcgate version that created it"
+        )
+    return wf
 
 
 def workflow_entry(entry: Entry) -> WorkflowEntry:

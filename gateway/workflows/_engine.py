@@ -48,13 +48,36 @@ class ExpressionFailedError(Exception):
 
 @dataclass(frozen=True)
 class WorkflowEntry:
-    """One entry as a workflow sees it: ``fields`` (the ``entry`` variable) and its lines (``line``)."""
+    """One entry as a workflow sees it: ``fields`` (the ``entry`` variable) and its lines (``line``).
+
+    ``normal`` is the normalised JSON a job stores (``to_json``) and ``key`` hashes; build with
+    :func:`~vcgate.gateway.workflows.parse_workflow_entry`.
+    """
 
     key: str
     number: str
     date: datetime
     fields: Mapping[str, Any]
     lines: tuple[Mapping[str, Any], ...]
+    normal: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    # What a job asks of any entry (the IPR ``Entry`` has the same names).
+    invoice_number: None = None
+    invoice_id: None = None
+    credential_id: None = None
+
+    @property
+    def entry_number(self) -> str:
+        """The entry number."""
+        return self.number
+
+    def to_json(self) -> dict[str, Any]:
+        """The normalised row (with the workflow's name): what jobs store."""
+        return dict(self.normal)
+
+    def claims(self) -> list[dict[str, Any]]:
+        """Invoice claims for the store's claim book: none (a workflow reconciles within the job's ordered pass)."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -214,6 +237,19 @@ def _convert(amount: Any, from_unit: Any, to_unit: Any) -> float:
     return float(convert_units(Decimal(str(amount)), str(from_unit), str(to_unit)))
 
 
+_MISS = object()
+_MEMO_LIMIT = 200_000
+
+
+def _freeze(value: Any) -> Any:
+    # A hashable stand-in for an expression input (values are never mutated during a session).
+    if isinstance(value, Mapping):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return ("[", *(_freeze(v) for v in value))
+    return value
+
+
 _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "gtin": _gtin,
     "gtin_prefixes": lambda g: list(gtin_prefixes(g)) if isinstance(g, str) and len(g) == 14 else [],
@@ -279,10 +315,13 @@ class WorkflowSession:
                 for value in values:
                     self._index.setdefault((scheme, value), []).append(v.id)
         self._party_cache: dict[str | None, str | None] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {}
         self.functions: dict[str, Callable[..., Any]] = dict(_PURE_FUNCTIONS)
         self.functions.update(
             {
                 "find": self.find,
+                "ids": self.ids,
+                "views": self.views,
                 "get": self.get,
                 "party": self.party,
                 "party_by": self.party_by,
@@ -311,11 +350,15 @@ class WorkflowSession:
         p = self.parties.party_for_identifier(scheme, value)
         return p.id if p else None
 
-    def authority(self, kind: Any, view: Any) -> bool:
-        """Whether ``view``'s effective issuer (or issuer DID) is a root of authority for ``kind``."""
-        if not isinstance(kind, str) or not isinstance(view, Mapping):
-            raise TypeError("authority(kind, credential) takes a claim kind and a credential view")
-        return self.authorities.holds(kind, view.get("issuer_party"), view.get("issuer"))
+    def authority(self, kind: Any, view: Any, did: Any = None) -> bool:
+        """Whether a credential's effective issuer (or issuer DID) is a root of authority for ``kind``: called with
+        the credential view, or with its ``issuer_party`` and ``issuer``."""
+        if not isinstance(kind, str):
+            raise TypeError("authority(kind, credential) takes a claim kind first")
+        if isinstance(view, Mapping):
+            return self.authorities.holds(kind, view.get("issuer_party"), view.get("issuer"))
+        party = view if isinstance(view, str) else None
+        return self.authorities.holds(kind, party, did if isinstance(did, str) else None)
 
     def view(self, credential_id: str) -> dict[str, Any] | None:
         """The typed view of a credential of the graph (what ``it`` and bindings hold)."""
@@ -345,15 +388,28 @@ class WorkflowSession:
         self._views[credential_id] = out
         return out
 
-    def find(self, scheme: Any, value: Any) -> list[dict[str, Any]]:
-        """Views carrying index key ``scheme``/``value`` (or any of a list of values), in id order, no repeats."""
+    def ids(self, scheme: Any, value: Any, credential_type: Any = None) -> list[str]:
+        """Ids of the credentials carrying index key ``scheme``/``value`` (or any of a list of values), of
+        ``credential_type`` when given, in id order, no repeats (cheap: candidates need only ids)."""
         if not isinstance(scheme, str):
-            raise TypeError("find(scheme, value) takes a key scheme")
-        ids: set[str] = set()
+            raise TypeError("ids(scheme, value) takes a key scheme")
+        found: set[str] = set()
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, (str, int)) and not isinstance(item, bool):
-                ids.update(self._index.get((scheme, str(item)), ()))
-        return [v for i in sorted(ids) if (v := self.view(i)) is not None]
+                found.update(self._index.get((scheme, str(item)), ()))
+        if isinstance(credential_type, str):
+            found = {i for i in found if credential_type in self.graph.views[i].types}
+        return sorted(found)
+
+    def find(self, scheme: Any, value: Any, credential_type: Any = None) -> list[dict[str, Any]]:
+        """The views :meth:`ids` names."""
+        return [v for i in self.ids(scheme, value, credential_type) if (v := self.view(i)) is not None]
+
+    def views(self, ids: Any) -> list[dict[str, Any]]:
+        """The views of a list of credential ids (unknown ids are left out)."""
+        if not isinstance(ids, list):
+            raise TypeError("views(ids) takes a list of credential ids")
+        return [v for i in ids if isinstance(i, str) and (v := self.view(i)) is not None]
 
     def get(self, credential_id: Any) -> dict[str, Any] | None:
         """The view with this credential id, else null."""
@@ -361,23 +417,51 @@ class WorkflowSession:
 
     def digest(self, view: Any) -> str | None:
         """The ``digestMultibase`` (RFC 8785 JSON, SHA-256) of the credential behind ``view``."""
-        vid = view.get("id") if isinstance(view, Mapping) else None
+        vid = view.get("id") if isinstance(view, Mapping) else view
         v = self.graph.views.get(vid) if isinstance(vid, str) else None
         return digest_multibase(v.document) if v is not None else None
 
     # -- evaluation --------------------------------------------------------------------------------------------
 
     def evaluate(self, expr: Expression, scope: Mapping[str, Any]) -> Any:
-        """Evaluate ``expr`` with the names it reads from ``scope``; raises :class:`ExpressionFailedError`."""
-        ctx: dict[str, Any] = {v: scope[v] for v in expr.variables if v in scope}
+        """Evaluate ``expr`` with the names it reads from ``scope``; raises :class:`ExpressionFailedError`.
+
+        Pure functions of their inputs, evaluations are memoised per session (entries of a chunk share credentials),
+        and each variable is handed over with only the fields the expression reads.
+        """
+        ctx: dict[str, Any] = {}
+        key: list[Any] = [id(expr)]
+        for name, fields in expr.projections:
+            if name not in scope:
+                continue
+            value = scope[name]
+            if fields is not None and isinstance(value, Mapping):
+                value = {k: value[k] for k in fields if k in value}
+            ctx[name] = value
+            key.append(_freeze(value))
+        memo_key = tuple(key)
+        hit = self._memo.get(memo_key, _MISS)
+        if hit is not _MISS:
+            if isinstance(hit, ExpressionFailedError):
+                raise hit
+            return hit
         for f in expr.functions:
             fn = self.functions.get(f)
             if fn is not None:
                 ctx[f] = fn
         try:
-            return expr.program.execute(ctx)
+            result = expr.program.execute(ctx)
         except _CEL_ERRORS as exc:
-            raise ExpressionFailedError(expr, exc) from None
+            failure = ExpressionFailedError(expr, exc)
+            self._remember(memo_key, failure)
+            raise failure from None
+        self._remember(memo_key, result)
+        return result
+
+    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = value
 
     def holds(self, expr: Expression, scope: Mapping[str, Any]) -> bool:
         """A rule expression's truth; anything but a boolean is an expression failure."""

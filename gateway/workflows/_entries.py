@@ -12,7 +12,10 @@ from typing import Any
 
 import rfc8785
 
-from .._links import EntryError, EntryVerdict
+from vcgate.canonical_schema import Problem
+
+from .._links import MAX_ROW_BYTES, MAX_ROW_DEPTH, EntryError, EntryRow, EntryVerdict
+from ..verification._verify import parse_json_strictly
 from ._engine import ClaimLedger, WorkflowEntry, WorkflowSession
 from ._model import EntryField, Workflow
 
@@ -48,8 +51,10 @@ def _value(spec: EntryField, value: Any, pointer: str) -> Any:
         except (InvalidOperation, ValueError):
             raise EntryError("ENTRY_FIELD_INVALID", f"{spec.name} {value!r} is not a number", pointer) from None
         # A sane domain: finite, non-negative, at most 10^15 (no 1e308 quantities).
-        if not d.is_finite() or d < 0 or d > Decimal(10) ** 15:
-            raise EntryError("ENTRY_FIELD_INVALID", f"{spec.name} {value!r} is out of range", pointer)
+        if not d.is_finite() or d > Decimal(10) ** 15:
+            raise EntryError("ENTRY_NUMBER_OUT_OF_RANGE", f"{spec.name} must be a number up to 10^15", pointer)
+        if d < 0:
+            raise EntryError("ENTRY_FIELD_INVALID", f"{spec.name} {value!r} must not be negative", pointer)
         if spec.type == "int":
             if d != d.to_integral_value():
                 raise EntryError("ENTRY_FIELD_INVALID", f"{spec.name} must be a whole number", pointer)
@@ -83,6 +88,26 @@ def _json(value: Any) -> Any:
     return value
 
 
+def read_workflow_entries(workflow: Workflow, text: str) -> list[EntryRow]:
+    """Entries for ``workflow`` from JSON Lines (one entry object per line); bad rows are reported, not raised."""
+    out: list[EntryRow] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        value, parsed = parse_json_strictly(line, max_bytes=MAX_ROW_BYTES, max_depth=MAX_ROW_DEPTH)
+        if parsed.status != "passed" and parsed.problem is not None:
+            p = parsed.problem
+            code = "ENTRY_TOO_DEEP" if p.code == "INPUT_TOO_DEEP" else "ENTRY_NOT_JSON"
+            out.append(EntryRow(n, problem=Problem(code, "Malformed entry", p.detail), raw=line[:500]))
+            continue
+        try:
+            entry: Any = parse_workflow_entry(workflow, value)
+            out.append(EntryRow(n, entry=entry, raw=line[:500]))
+        except EntryError as exc:
+            out.append(EntryRow(n, problem=exc.problem, raw=line[:500]))
+    return out
+
+
 def parse_workflow_entry(workflow: Workflow, row: Any) -> WorkflowEntry:
     """One entry row for ``workflow``; raises :class:`EntryError`."""
     if not isinstance(row, Mapping):
@@ -108,13 +133,18 @@ def parse_workflow_entry(workflow: Workflow, row: Any) -> WorkflowEntry:
     if len({ln["line"] for ln in lines}) != len(lines):
         raise EntryError("ENTRY_FIELD_INVALID", "line numbers must be unique", "/lines")
     fields.update({"number": number.strip(), "date": date})
+    entry_json = {k: _json(v) for k, v in fields.items() if v is not None and k not in ("number", "date")}
     normal: dict[str, Any] = {
         "workflow": workflow.name,
-        "entry": {k: _json(v) for k, v in fields.items() if v is not None},
+        "entryNumber": number.strip(),
+        "entryDate": _json(date),
+        **entry_json,
         "lines": [{k: _json(v) for k, v in ln.items() if v is not None} for ln in lines],
     }
-    key = "sha256:" + hashlib.sha256(rfc8785.dumps(normal)).hexdigest()
-    return WorkflowEntry(key, number.strip(), date, fields, tuple(lines))
+    # The key names the workflow version too: a changed workflow never reuses another version's stored results.
+    keyed = dict(normal, digest=workflow.digest)
+    key = "sha256:" + hashlib.sha256(rfc8785.dumps(keyed)).hexdigest()
+    return WorkflowEntry(key, number.strip(), date, fields, tuple(lines), normal)
 
 
 def judge_in_order(

@@ -34,6 +34,8 @@ CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 FUNCTIONS = frozenset(
     {
         "find",
+        "ids",
+        "views",
         "get",
         "party",
         "party_by",
@@ -78,6 +80,9 @@ class Expression:
     program: Any = field(repr=False, compare=False)
     variables: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
+    #: Per variable, the fields the expression reads (``it.licensor``), or ``None`` when it uses the whole value:
+    #: the engine hands CEL only those fields (converting a whole credential view costs ~0.15 ms).
+    projections: tuple[tuple[str, frozenset[str] | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ class Step:
     credentials: Expression | None = None
     # choose
     candidates: Expression | None = None
+    where: Expression | None = None
     missing: Outcome | None = None
     rename: Mapping[str, str] = field(default_factory=dict)
     bind: str | None = None
@@ -395,7 +401,8 @@ class _Loader:
         bad = sorted(f for f in functions if f not in FUNCTIONS and f not in _CEL_BUILTINS)
         if bad:
             raise self.fail(f"the expression calls unknown function(s) {', '.join(bad)}", node, text)
-        return Expression(text, node.start_mark.line + 1, program, variables, functions)
+        projections = tuple((v, _projection(text, v)) for v in sorted(variables) if v not in bound)
+        return Expression(text, node.start_mark.line + 1, program, variables, functions, projections)
 
     # -- sections ----------------------------------------------------------------------------------------------
 
@@ -478,7 +485,7 @@ class _Loader:
         common = {"name", "kind", "scope", "let", "when", "skipped", "record", "credentials"}
         kind_keys = {
             "check": {"rules", "passed"},
-            "choose": {"candidates", "rules", "missing", "rename", "bind"},
+            "choose": {"candidates", "where", "rules", "missing", "rename", "bind"},
             "reconcile": {"key", "claimant", "counts", "claimed", "against", "mode", "tolerance", "exceeded", "passed"},
         }
         name = self.scalar(m, "name", node)
@@ -537,6 +544,7 @@ class _Loader:
             raise self.fail("a choose step needs 'missing' (the reason when no credential is found)", node)
         return {
             "candidates": self.expr(m.get("candidates"), extra=scoped),
+            "where": self.expr(m["where"], extra=scoped | {"it"}) if "where" in m else None,
             "rules": self.rules(m.get("rules"), scoped | {"it"}, node, allow_empty=True),
             "missing": self.outcome(node, "step", "line" if scoped else "entry", key="missing"),
             "rename": rename,
@@ -687,6 +695,21 @@ _MACRO = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_
 _CEL_TYPE_NAMES = frozenset(
     {"map", "list", "int", "uint", "double", "string", "bool", "bytes", "null_type", "type", "timestamp", "duration"}
 )
+
+
+def _projection(text: str, name: str) -> frozenset[str] | None:
+    # The fields read as `name.field` (not `name.method(`); None when `name` is used any other way.
+    fields: set[str] = set()
+    for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", text):
+        rest, before = text[m.end() :], text[: m.start()]
+        # `name == null` / `name != null` / `null == name` read no field: an empty projection keeps non-null non-null.
+        if re.match(r"\s*[!=]=\s*null\b", rest) or re.search(r"\bnull\s*[!=]=\s*$", before):
+            continue
+        after = re.match(r"\s*\.\s*([A-Za-z_]\w*)(\s*\()?", rest)
+        if after is None or after.group(2) is not None:
+            return None
+        fields.add(after.group(1))
+    return frozenset(fields)
 
 
 def _comprehension_variables(text: str) -> frozenset[str]:

@@ -207,8 +207,11 @@ def _choose(session: WorkflowSession, spec: StepSpec, scope: dict[str, Any], cla
     assert spec.candidates is not None
     assert spec.missing is not None
     found = session.evaluate(spec.candidates, scope)
-    ids = {c["id"] for c in (found if isinstance(found, list) else []) if isinstance(c, Mapping) and "id" in c}
-    ordered = sorted((session.graph.views[i] for i in ids if i in session.graph.views), key=_order, reverse=True)
+    ids = {c["id"] if isinstance(c, Mapping) else c for c in (found if isinstance(found, list) else [])}
+    views = [session.graph.views[i] for i in ids if isinstance(i, str) and i in session.graph.views]
+    if spec.where is not None:
+        views = [v for v in views if session.holds(spec.where, dict(scope, it=session.view(v.id)))]
+    ordered = sorted(views, key=_order, reverse=True)
     if not ordered:
         status: StepStatus = "error" if spec.missing.failure == "undetermined" else "failed"
         return _outcome_step(session, spec, spec.missing, status, scope)

@@ -4,7 +4,8 @@
 #   env: W3C_SUITES_DIR  where the suites are checked out and npm-installed (default .cache/w3c-suites);
 #        MIRROR_DIR      if the suites are not there yet: a directory of fetched snapshots (<owner>+<repo>/repo)
 #                        that setup_suites.sh clones them from (npm install needs the npm registry, once);
-#        VCGATE_POLICY   a policy name or file for `vcgate serve --policy` (default: w3c-interop);
+#        VCGATE_POLICY   a policy name or file for `vcgate serve --policy` (default: w3c-interop; "default" for
+#                        vcgate's default policy, under which only the documented divergences fail);
 #        BACKEND_PORT / PROXY_PORT (default 8000 / 8443).
 # Without the suites (and no MIRROR_DIR) it prints how to get them and exits 0: nothing is fetched from the
 # network at run time.
@@ -36,4 +37,3 @@ for pair in $SUITES; do
   bash "$HERE/run_suite.sh" "$W/${pair%%:*}" "${pair##*:}" "$OUT"
 done
 "$PYTHON" "$HERE/summarize.py" "$OUT" --json "$OUT/summary.json" --text "$OUT/summary.txt"
-cat "$OUT/summary.txt"

@@ -59,6 +59,8 @@ def test_the_demo_verifies_every_entry_of_the_file_in_order(demo_run: tuple[dict
     output, _, elapsed = demo_run
     numbers = [json.loads(line)["entryNumber"] for line in (EXAMPLE / "entries.jsonl").read_text().splitlines()]
     assert [e["entry"] for e in output["entries"]] == numbers
+    # Each entry names the workflow that judged it (docs/workflows.md).
+    assert {e["workflow"] for e in output["entries"]} == {"ipr"}
     assert set(numbers) == set(EXPECTED)
     assert elapsed < 60, f"the demo took {elapsed:.1f} s"
 
@@ -225,7 +227,8 @@ def test_missing_anvil_names_the_command_that_installs_it(monkeypatch: pytest.Mo
     monkeypatch.delenv("VCGATE_ANVIL", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(demo_module, "ANVIL_IN_REPO", tmp_path / "no-anvil")
-    with pytest.raises(DemoError, match=r"scripts/install-demo-deps\.sh"):
+    monkeypatch.setenv("VCGATE_CACHE_DIR", str(tmp_path / "cache"))  # no anvil in the user cache, and no npm
+    with pytest.raises(DemoError, match=r"Node\.js >= 20 with npm.*`make demo`"):
         find_anvil()
 
 

@@ -100,9 +100,9 @@ def test_blockfile_and_undecided_anchor(tmp_path: Path) -> None:
     assert json.loads(undecided.stdout)[0]["checks"]["orderer_signature"] == "error"
 
 
-def test_missing_file_is_usage_error(tmp_path: Path) -> None:
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fabric", "verify-block", str(tmp_path / "nope.block")])
-    assert result.exit_code == 64
+    assert result.exit_code == 2  # a missing input file is an error (2), not a usage error (64)
 
 
 def test_a_forged_channel_under_a_real_genesis_header_is_refused(fixtures: Path, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 digitalbazaar's libraries (the reference implementation, Node peer) sign credentials whose contexts are just
 ``credentials/v2`` + ``traceability/v1``: terms vcgate's own context adds (``licensee``, ``extendsCredential``,
-``LedgerEvidence`` …) expand under traceability/v1's ``@vocab`` to ``issuer-dependent#`` IRIs. They are signed, so
+``partyGLN`` …) expand under traceability/v1's ``@vocab`` to ``issuer-dependent#`` IRIs. They are signed, so
 the default policy accepts them with an ``ISSUER_DEPENDENT_TERM`` warning per term; ``strict_vocabulary`` refuses
 them; a term JSON-LD would drop stays refused. Also a VC 1.1 credential whose contexts put a proof-suite context
 before traceability/v1 (order beyond the first entry is free in the canonical schemas).
@@ -38,6 +38,10 @@ def peer(node_peer: NodePeer) -> Peer:
 def _published_only(stem: str, did: str) -> dict[str, Any]:
     doc = reissue(load(stem), did)
     doc["@context"] = [c for c in doc["@context"] if c != VCGATE]
+    # The examples' LedgerEvidence points at made-up ledgers no policy anchors (the verifier would answer `error`
+    # for it); these tests are about the vocabulary, and status lists are not checked offline.
+    doc.pop("evidence", None)
+    doc.pop("credentialStatus", None)
     assert doc["@context"] == [V2, TRACE]
     return doc
 
@@ -55,8 +59,8 @@ def _warned_terms(result: Any) -> set[str]:
 @pytest.mark.parametrize(
     ("stem", "expected_terms"),
     [
-        ("intellectual-property-rights-license", {"licensee", "licensor", "LedgerEvidence"}),
-        ("intellectual-property-rights", {"LedgerEvidence"}),
+        ("intellectual-property-rights-license", {"licensee", "licensor", "extendsCredential", "licenseTerm"}),
+        ("gs1-company-prefix-license", {"extendsCredential", "licenseValue", "partyGLN"}),
     ],
 )
 def test_reference_signed_with_published_context_verifies_with_warning(
@@ -105,6 +109,7 @@ def test_vc11_with_suite_context_before_traceability(peer: Peer) -> None:
     key = peer.generate("Ed25519")
     doc = reissue(load("entry-number"), key["controller"])
     doc["@context"] = [V1, ED2020, TRACE]
+    doc.pop("evidence", None)
     doc["issuanceDate"] = doc.pop("validFrom")
     doc.pop("validUntil", None)
     doc.pop("credentialStatus", None)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from vcgate.adapters.sdk import CredentialMapping, apply_mapping, check_replay
-from vcgate.gateway import DidResolver, IssuingError, IssuingService, KeyPair, Policy, VerificationResult, Verifier
+from vcgate.gateway import DidResolver, IssuingError, IssuingService, KeyPair, Policy, Verifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sdk._helpers import INVOICE_MAPPING, INVOICE_RECORD, make_record
@@ -46,15 +46,18 @@ def verifier() -> Verifier:
     return Verifier(Policy.default(), DidResolver.offline())
 
 
-def _sound_but_unanchored(result: VerificationResult) -> bool:
-    # The sample record's LedgerEvidence reaches no anchor the test policy pins: never verified (issue 11), so what
-    # these tests can show is that every other stage holds and the only findings are the ledger stages' errors.
-    bad = [c for c in result.checks if c.status not in ("passed", "not_applicable")]
-    codes = {c.problem.code for c in bad if c.problem}
+_LEDGER_STAGES = ("evidence", "binding", "replay")
+
+
+def _verified_but_the_ledger(result: Any) -> bool:
+    """Every check passed except the ledger stages, which cannot be decided here: the test record's ledger
+    (``test:ledger-1``) has no trust anchor, mapping registry or party registry (the one verifier runs them too)."""
+    undecided = [c for c in result.checks if c.status in ("failed", "error")]
+    ledger = [c for c in undecided if c.stage in _LEDGER_STAGES or c.name.startswith("ledger_")]
     return (
-        result.status == "error"
-        and all(c.status == "error" and c.stage in ("evidence", "binding", "replay", "status") for c in bad)
-        and "EVIDENCE_UNANCHORED" in codes
+        undecided == ledger
+        and all(c.status == "error" for c in ledger)
+        and any(c.stage == "proof" for c in result.checks)
     )
 
 
@@ -65,7 +68,7 @@ def test_partner_mode_signs_and_verifies(verifier: Verifier) -> None:
     signed = IssuingService.for_key(partner).issue(translation, created=CREATED)
     assert signed["issuer"] == partner.controller
     result = verifier.check(json.dumps(signed), at=AT)
-    assert _sound_but_unanchored(result), result.to_json()
+    assert _verified_but_the_ledger(result), result.to_json()
     assert check_replay(signed, mapping).status == "verified"
 
 
@@ -76,7 +79,7 @@ def test_witness_mode_signs_as_gateway(verifier: Verifier) -> None:
     signed = IssuingService.for_key(gateway, "eddsa-jcs-2022").issue(translation, created=CREATED)
     assert signed["evidence"][0]["issuanceMode"] == "witness"
     assert signed["evidence"][0]["nativeSigner"]["did"] == "did:example:signer"
-    assert _sound_but_unanchored(verifier.check(signed, at=AT))
+    assert _verified_but_the_ledger(verifier.check(signed, at=AT))
 
 
 def test_refuses_credential_of_another_issuer() -> None:

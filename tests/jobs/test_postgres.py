@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from plain_ledger.conftest import postgres_server, postgres_url  # noqa: F401 - pytest fixtures, used by name
 from sqlalchemy import inspect, text
 
 from vcgate.gateway._db import Database
@@ -18,7 +17,7 @@ from ._world import CHECKED_AT, World, plain_checkers
 pytestmark = pytest.mark.server
 
 
-def test_migrations_apply_on_postgresql(postgres_url: str) -> None:  # noqa: F811 - the fixture imported above
+def test_migrations_apply_on_postgresql(postgres_url: str) -> None:
     db = Database.open(postgres_url)
     try:
         tables = set(inspect(db.engine).get_table_names())
@@ -35,7 +34,7 @@ def test_verdicts_on_postgresql_equal_sqlite(
     world: World,
     rows: dict[str, dict[str, Any]],
     store: Store,
-    postgres_url: str,  # noqa: F811 - the fixture imported above
+    postgres_url: str,
 ) -> None:
     names = list(rows)
     entries = [rows[n] for n in names]

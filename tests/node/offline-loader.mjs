@@ -11,7 +11,8 @@ import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CONTEXTS_DIR = join(HERE, '..', '..', 'canonical_schema', 'contexts');
+// VCGATE_CONTEXTS_DIR: set by vcgate when the peer runs outside the source tree (`vcgate conformance setup-peer`).
+const CONTEXTS_DIR = process.env.VCGATE_CONTEXTS_DIR || join(HERE, '..', '..', 'canonical_schema', 'contexts');
 const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
 

@@ -1,30 +1,22 @@
 """Fixtures for the plain-ledger tests: keys, stores (SQLite and a real PostgreSQL), and a real uvicorn server.
 
-PostgreSQL comes from Debian's packages (``scripts/install-test-deps.sh`` installs them). The session fixture runs
-``initdb`` into a temporary directory and starts the server with ``pg_ctl`` on a free port on 127.0.0.1, as the
-``postgres`` user when the tests run as root (PostgreSQL refuses to run as root). If PostgreSQL is missing the
-fixture fails loudly: these tests are part of the suite, never skipped.
+PostgreSQL is the session server of tests/conftest.py (``postgres_server``, ``postgres_url``), shared by the suite.
 """
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from vcgate.adapters.plain_ledger import LogKey, PlainLedgerStore, SubmitterKey
 
@@ -54,74 +46,7 @@ def p256_submitter() -> SubmitterKey:
     return SubmitterKey.generate("P-256")
 
 
-# -- PostgreSQL -------------------------------------------------------------------------------------------------------
-
-
-def _postgres_bin() -> Path:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
-    if not candidates:
-        pytest.fail(
-            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb). Run scripts/install-test-deps.sh "
-            "(apt-get install postgresql); the PostgreSQL tests are required, not optional.",
-            pytrace=False,
-        )
-    return Path(candidates[-1]).parent
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root; the Debian package creates the 'postgres' system user.
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL server; yields the base URL (``postgresql+psycopg2://postgres@127.0.0.1:PORT``)."""
-    bindir = _postgres_bin()
-    root = Path(tempfile.mkdtemp(prefix="vcgate-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data, log = root / "data", root / "server.log"
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
-        ),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on"
-    started = subprocess.run(
-        _as_postgres(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"]
-        ),
-        capture_output=True,
-        timeout=90,
-    )
-    if started.returncode != 0:
-        detail = log.read_text() if log.exists() else started.stderr.decode()
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"PostgreSQL did not start: {detail}", pytrace=False)
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def postgres_url(postgres_server: str) -> str:
-    """A fresh, empty database on the session's PostgreSQL server."""
-    name = "ledger_" + uuid.uuid4().hex[:12]
-    engine = create_engine(postgres_server + "/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"{postgres_server}/{name}"
+# -- PostgreSQL: the session server and fresh databases are tests/conftest.py's postgres_server / postgres_url --------
 
 
 # -- stores on both backends ------------------------------------------------------------------------------------------

@@ -73,6 +73,11 @@ def test_re_verify_swaps_in_the_pipeline_checks_and_raw_links_to_json(tab: Tab) 
     raw = tab.page.request.get(tab.site.url + href)
     assert raw.headers["content-type"] == "application/json"
     assert "CommercialInvoiceCredential" in raw.json()["type"]
+    cred.locator("dd a").first.click()
+    tab.page.wait_for_url("**/ui/credential?id=*")
+    assert "CommercialInvoiceCredential" in tab.page.inner_text("pre.json")
+    tab.shot("credential")
+    _no_axe_violations(tab)
 
 
 def test_product_page_shows_the_verified_image_and_refuses_the_tampered_one(tab: Tab) -> None:
@@ -129,8 +134,17 @@ def test_an_analysts_job_progress_moves_and_rows_lead_to_entry_pages(tab: Tab) -
     assert tab.page.locator("#bar").evaluate("b => [b.value, b.max]") == [total, total]
     tab.shot("job-progress")
     tab.page.click("#reload a")
+    tab.shot("job-verdicts", full_page=False)
+    _no_axe_violations(tab)
     rows = tab.page.locator("table", has_text="Verdict").locator("tbody tr")
-    assert rows.count() == total
+    assert rows.count() == 500  # a page of rows
+    assert f"Rows 1–500 of {total}" in tab.page.inner_text("main")
+    tab.page.get_by_role("link", name="Next page").click()
+    tab.page.wait_for_url("**?page=2")
+    assert rows.count() == 500
+    assert rows.first.locator("td").first.inner_text() == "501"
+    tab.page.get_by_role("link", name="Previous page").click()
+    tab.page.wait_for_url("**?page=1")
     assert "Signed VerificationReport" in tab.page.inner_text("main")
     tab.page.locator(f"a:text-is('UI00003-{IMPORTER_MISMATCH}')").click()
     tab.page.wait_for_url("**/ui/jobs/*/rows/4")
@@ -179,7 +193,22 @@ def test_parties_and_adapters_for_an_admin(tab: Tab) -> None:
     for plugin in ("plain-ledger", "ethereum", "fabric"):
         assert plugin in adapters
     assert tab.page.get_by_role("button", name="Sync every adapter now").count() == 1
-    assert "Quarantined records" in tab.page.inner_text("main")
+    assert "No quarantined records." in tab.page.inner_text("main")
+    # A record sync set aside shows with its adapter, locator and reason.
+    from vcgate.gateway._store import quarantine_table
+
+    with tab.site.app.state.wiring.store.db.transaction() as conn:
+        conn.execute(
+            quarantine_table.insert().values(
+                adapter="fabric", locator="9/0/summit-trade/kv/invoice~BAD", ledger_id="fabric:0", stage="translate",
+                code="MAPPING_FAILED", reason="itemCount is not a number", first_seen="2026-01-01T00:00:00Z",
+                last_tried="2026-01-02T00:00:00Z", attempts=2,
+            )
+        )  # fmt: skip
+    tab.go("/ui/adapters")
+    quarantined = tab.page.locator("table", has_text="Records sync could not store").inner_text()
+    assert "invoice~BAD" in quarantined
+    assert "MAPPING_FAILED: itemCount is not a number" in quarantined
     tab.shot("adapters")
     _no_axe_violations(tab)
 

@@ -36,10 +36,11 @@ def _line_of(text: str, needle: str) -> int:
     [
         ("expr: it.importer == importer", "expr: it.importer == = importer", "does not compile"),
         ("expr: it.importer == importer", "expr: it.importr_typo == importer || licnce == null", "unknown variable"),
-        ('expr: authority("mill_certification", it)', "expr: vouched(it)", "unknown function"),
+        ('expr: authority("mill_certification", it.issuer_party, it.issuer)', "expr: vouched(it)", "unknown function"),
     ],
 )
 def test_a_broken_expression_names_its_line_and_text(old: str, new: str, message: str) -> None:
+    assert old in STEEL, f"the test's anchor {old!r} is not in steel.yaml"
     text = STEEL.replace(old, new, 1)
     with pytest.raises(WorkflowError) as info:
         Workflow.from_yaml(text, source="steel-copy.yaml")

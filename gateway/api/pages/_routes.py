@@ -56,6 +56,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 Op = Annotated[Operator, Depends(current_operator)]
+#: Verdict rows per page of a job.
+ROWS_PER_PAGE = 500
 
 
 def _page(request: Request, name: str, op: Operator | None, code: int = 200, **values: Any) -> Response:
@@ -224,9 +226,8 @@ def _product_routes(router: APIRouter) -> None:
         except EntryError as exc:
             raise PageError(400, "Not a GTIN", str(exc)) from None
         store = _store(request)
-        # Judged as of the current minute, so the pipeline's cached results serve repeated views within it.
-        at = now(request).replace(second=0, microsecond=0)
-        page = product_page(store, environment(store, _policy(request), at), key)
+        # Judged now (not rounded for the cache: a credential issued seconds ago must not look not-yet-valid).
+        page = product_page(store, environment(store, _policy(request), now(request)), key)
         return _page(request, "product.html", op, page=page)
 
     @router.get("/media")
@@ -301,11 +302,25 @@ def _job_routes(router: APIRouter) -> None:
         return redirect(f"/ui/jobs/{job_id}")
 
     @router.get("/jobs/{job_id}")
-    def job(request: Request, op: Op, job_id: str) -> Response:
+    def job(request: Request, op: Op, job_id: str, page: int = 1) -> Response:
         require(op, "read:jobs", "read jobs")
         status = _job_status(request, job_id)
         rows = job_results(_store(request), job_id)["rows"] if status["state"] == "finished" else []
-        return _page(request, "job.html", op, job_id=job_id, status=status, rows=rows)
+        pages = max(1, -(-len(rows) // ROWS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = rows[(page - 1) * ROWS_PER_PAGE : page * ROWS_PER_PAGE]
+        return _page(
+            request,
+            "job.html",
+            op,
+            job_id=job_id,
+            status=status,
+            rows=shown,
+            page=page,
+            pages=pages,
+            per_page=ROWS_PER_PAGE,
+            total=len(rows),
+        )
 
     @router.get("/jobs/{job_id}/events")
     async def job_events(request: Request, op: Op, job_id: str) -> Response:
@@ -375,20 +390,6 @@ async def _progress_events(request: Request, job_id: str) -> AsyncIterator[str]:
 # -- parties and adapters ---------------------------------------------------------------------------------------
 
 
-def _quarantine(store: Store) -> list[dict[str, Any]] | None:
-    """Quarantined records, when the store has a quarantine table (``None`` when it has none)."""
-    from sqlalchemy import inspect, select
-
-    from ..._db import metadata
-
-    # The ingestion layer's quarantine table, whatever its exact name, once its migration exists.
-    table = next((t for name, t in sorted(metadata.tables.items()) if "quarantin" in name), None)
-    if table is None or not inspect(store.db.engine).has_table(table.name):
-        return None
-    with store.db.transaction() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(table).limit(200)).all()]
-
-
 def _registry_routes(router: APIRouter) -> None:
     @router.get("/parties")
     def parties(request: Request, op: Op) -> Response:
@@ -419,7 +420,7 @@ def _registry_routes(router: APIRouter) -> None:
             op,
             adapters=store.adapters(),
             observations=store.observations(),
-            quarantine=_quarantine(store),
+            quarantine=store.quarantined(),
         )
 
     @router.post("/sync")
@@ -435,7 +436,7 @@ def _registry_routes(router: APIRouter) -> None:
             op,
             adapters=store.adapters(),
             observations=store.observations(),
-            quarantine=_quarantine(store),
+            quarantine=store.quarantined(),
             sync=summary.get("adapters", {}),
         )
 

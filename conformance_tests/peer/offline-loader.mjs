@@ -1,0 +1,1 @@
+../../tests/node/offline-loader.mjs

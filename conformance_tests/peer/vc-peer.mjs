@@ -1,0 +1,1 @@
+../../tests/node/vc-peer.mjs
