@@ -138,12 +138,20 @@ class DemoResult:
 
     entries: tuple[DemoEntry, ...]
     workdir: Path
-    report_json: Path
-    report_html: Path
+    #: The IPR run's signed report and its HTML rendering (None when the IPR workflow was not run).
+    report_json: Path | None
+    report_html: Path | None
     ledgers: Mapping[str, Mapping[str, Any]]
     sync: Mapping[str, Any]
     timings: Mapping[str, float]
     kept: bool
+    #: Each commodity scenario's plain ledger (ledgerId, url, entries, stored), by workflow.
+    commodities: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def workflows(self) -> list[str]:
+        """The workflows that judged entries, in run order."""
+        return list(dict.fromkeys(e.workflow for e in self.entries))
 
     @property
     def ok(self) -> bool:
@@ -155,11 +163,15 @@ class DemoResult:
         return {
             "entries": [e.to_json() for e in self.entries],
             "ok": self.ok,
-            "report": {"json": str(self.report_json), "html": str(self.report_html)},
+            "workflows": self.workflows,
+            "report": None
+            if self.report_json is None
+            else {"json": str(self.report_json), "html": str(self.report_html)},
             "workdir": str(self.workdir),
             "kept": self.kept,
             "ledgers": {k: dict(v) for k, v in self.ledgers.items()},
             "sync": dict(self.sync),
+            "commodityLedgers": {k: dict(v) for k, v in self.commodities.items()},
             "seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
@@ -905,8 +917,11 @@ def run_demo(
     keep: bool = False,
     scenario_dir: Path | None = None,
     say: Callable[[str], None] = lambda _m: None,
+    workflows: list[str] | None = None,
 ) -> DemoResult:
-    """Build the world, sync the three ledgers, run the job and write the reports into ``workdir``.
+    """Build the world, sync the three ledgers, run the job and write the reports into ``workdir``; then run each
+    commodity scenario (examples/commodities) on its own plain ledger. ``workflows`` names the workflows to run
+    (default: ``ipr`` and every commodity workflow).
 
     Without ``keep`` the ledgers, keys and store (``workdir/run``) are deleted at the end and only ``report.json`` and
     ``report.html`` stay. Every process and thread started is stopped before this returns or raises.
@@ -922,72 +937,24 @@ def run_demo(
         shutil.rmtree(run_dir)
     run_dir.mkdir()
     (run_dir / ".vcgate-demo").write_text("made by `vcgate demo`; removed by the next run\n")
+    from ._demo_commodities import commodity_names, run_commodities
+
+    # A --scenario folder is an IPR scenario: with it, only the IPR workflow runs unless workflows are named.
+    chosen = workflows or (["ipr"] if scenario_dir is not None else ["ipr", *commodity_names()])
     started = time.perf_counter()
     demo = _Demo(folder, run_dir, say)
+    out: list[DemoEntry] = []
+    report_json = report_html = None
+    sync_summary: dict[str, Any] = {}
+    commodity_ledgers: dict[str, dict[str, Any]] = {}
     try:
-        with demo.stage("parties", "generating per-run keys for the parties"):
-            demo.make_actors()
-        with demo.stage("plain_ledger", "plain ledger: GS1 licences and IPR recordations (uvicorn, 127.0.0.1)"):
-            demo.plain_ledger()
-        with demo.stage("ethereum", "Ethereum: EAS licences on anvil (one revoked with EAS revoke)"):
-            demo.ethereum()
-        with demo.stage("fabric", "Fabric: product records and invoices, two TLS gRPC peers"):
-            demo.fabric()
-        store = Store.open(f"sqlite:///{run_dir / 'vcgate.sqlite'}")
-        demo.stack.callback(store.close)
-        with demo.stage("sync", "gateway: parties registered (proofs of control checked); syncing the three ledgers"):
-            demo.register(store)
-            now = datetime.now(UTC)
-            demo.publish_status_list(store, now)
-            report = sync(store, now=now, witness_key=demo.gateway, partner_signers=demo.partner_signers())
-            sync_summary = report.to_json()["adapters"]
-            errors = {name: c["errors"] for name, c in sync_summary.items() if c["errors"]}
-            if errors:
-                raise DemoError(f"sync failed: {errors}")
-            demo.present_forgery(store)
-            if "acme" in demo.actors:  # the brand owner's product pictures, for the product pages (docs/ui.md)
-                from .api.pages._demo_media import demo_product_media
-
-                demo_product_media(store, demo.actors["acme"].key, demo.products, at=now)
-        policy = demo.policy()
-        (run_dir / "policy.yaml").write_text(yaml.safe_dump(dict(policy.raw), sort_keys=False), encoding="utf-8")
-        with demo.stage("verify", "verifying the entries (examples/ipr_three_ledgers/entries.jsonl)"):
-            entries_file = folder / "entries.jsonl"
-            data = entries_file.read_bytes()
-            rows = read_entry_file(entries_file.name, data)
-            checked_at = datetime.now(UTC)
-            job_id = default_job_id(data, policy, checked_at)
-            create_job(store, rows, policy, job_id=job_id, checked_at=checked_at, source=str(entries_file))
-            run_job(store, job_id, executor=InlineExecutor())
-            results = job_results(store, job_id)
-        with demo.stage("report", "issuing the signed VerificationReport and its HTML rendering"):
-            issued = datetime.now(UTC)
-            unsigned = build_report(results["job"], results["rows"], issuer=demo.gateway.controller, issued_at=issued)
-            signed = sign_report(unsigned, demo.gateway, created=issued)
-            report_json, report_html = workdir / "report.json", workdir / "report.html"
-            report_json.write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            report_html.write_text(render_html(signed), encoding="utf-8")
-            demo.gateway.to_file(run_dir / "gateway-key.json")
-        labels = _read_labels(folder)
-        out: list[DemoEntry] = []
-        for row in results["rows"]:
-            result = row.get("result") or {}
-            number = str(result.get("entryNumber", f"row {row['row']}"))
-            label = labels.get(number, {})
-            lines = result.get("lines") or []
-            out.append(
-                DemoEntry(
-                    entry=number,
-                    scenario=label.get("scenario", "(no label)"),
-                    verdict=str(result.get("verdict", "undetermined")),
-                    reasons=tuple(result.get("reasons") or ()),
-                    clause=str(lines[0]["clause"]) if lines else "",
-                    expected_verdict=label.get("verdict", "?"),
-                    expected_reason=label.get("reason", "?"),
-                    detail=_first_detail(lines),
-                    workflow=str((result.get("workflow") or {}).get("name", "ipr")),
-                )
-            )
+        if "ipr" in chosen:
+            report_json, report_html, sync_summary = _run_ipr(demo, folder, workdir, run_dir, out)
+        others = [w for w in chosen if w != "ipr"]
+        if others:
+            with demo.stage("commodities", f"commodity workflows on their own plain ledgers: {', '.join(others)}"):
+                found, commodity_ledgers = run_commodities(others, run_dir / "commodities", say)
+                out += found
     finally:
         demo.close()
         if not keep:
@@ -1002,7 +969,77 @@ def run_demo(
         sync=sync_summary,
         timings=demo.timings,
         kept=keep,
+        commodities=commodity_ledgers,
     )
+
+
+def _run_ipr(
+    demo: _Demo, folder: Path, workdir: Path, run_dir: Path, out: list[DemoEntry]
+) -> tuple[Path, Path, dict[str, Any]]:
+    """The IPR scenario across the three ledgers: its entries go to ``out``; returns the report files and sync."""
+    with demo.stage("parties", "generating per-run keys for the parties"):
+        demo.make_actors()
+    with demo.stage("plain_ledger", "plain ledger: GS1 licences and IPR recordations (uvicorn, 127.0.0.1)"):
+        demo.plain_ledger()
+    with demo.stage("ethereum", "Ethereum: EAS licences on anvil (one revoked with EAS revoke)"):
+        demo.ethereum()
+    with demo.stage("fabric", "Fabric: product records and invoices, two TLS gRPC peers"):
+        demo.fabric()
+    store = Store.open(f"sqlite:///{run_dir / 'vcgate.sqlite'}")
+    demo.stack.callback(store.close)
+    with demo.stage("sync", "gateway: parties registered (proofs of control checked); syncing the three ledgers"):
+        demo.register(store)
+        now = datetime.now(UTC)
+        demo.publish_status_list(store, now)
+        report = sync(store, now=now, witness_key=demo.gateway, partner_signers=demo.partner_signers())
+        sync_summary = report.to_json()["adapters"]
+        errors = {name: c["errors"] for name, c in sync_summary.items() if c["errors"]}
+        if errors:
+            raise DemoError(f"sync failed: {errors}")
+        demo.present_forgery(store)
+        if "acme" in demo.actors:  # the brand owner's product pictures, for the product pages (docs/ui.md)
+            from .api.pages._demo_media import demo_product_media
+
+            demo_product_media(store, demo.actors["acme"].key, demo.products, at=now)
+    policy = demo.policy()
+    (run_dir / "policy.yaml").write_text(yaml.safe_dump(dict(policy.raw), sort_keys=False), encoding="utf-8")
+    with demo.stage("verify", "verifying the entries (examples/ipr_three_ledgers/entries.jsonl)"):
+        entries_file = folder / "entries.jsonl"
+        data = entries_file.read_bytes()
+        rows = read_entry_file(entries_file.name, data)
+        checked_at = datetime.now(UTC)
+        job_id = default_job_id(data, policy, checked_at)
+        create_job(store, rows, policy, job_id=job_id, checked_at=checked_at, source=str(entries_file))
+        run_job(store, job_id, executor=InlineExecutor())
+        results = job_results(store, job_id)
+    with demo.stage("report", "issuing the signed VerificationReport and its HTML rendering"):
+        issued = datetime.now(UTC)
+        unsigned = build_report(results["job"], results["rows"], issuer=demo.gateway.controller, issued_at=issued)
+        signed = sign_report(unsigned, demo.gateway, created=issued)
+        report_json, report_html = workdir / "report.json", workdir / "report.html"
+        report_json.write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        report_html.write_text(render_html(signed), encoding="utf-8")
+        demo.gateway.to_file(run_dir / "gateway-key.json")
+    labels = _read_labels(folder)
+    for row in results["rows"]:
+        result = row.get("result") or {}
+        number = str(result.get("entryNumber", f"row {row['row']}"))
+        label = labels.get(number, {})
+        lines = result.get("lines") or []
+        out.append(
+            DemoEntry(
+                entry=number,
+                scenario=label.get("scenario", "(no label)"),
+                verdict=str(result.get("verdict", "undetermined")),
+                reasons=tuple(result.get("reasons") or ()),
+                clause=str(lines[0]["clause"]) if lines else "",
+                expected_verdict=label.get("verdict", "?"),
+                expected_reason=label.get("reason", "?"),
+                detail=_first_detail(lines),
+                workflow=str((result.get("workflow") or {}).get("name", "ipr")),
+            )
+        )
+    return report_json, report_html, sync_summary
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1021,24 +1058,15 @@ def _print_result(result: DemoResult, console: Console) -> None:
         console.print(f"[bold]{kind}[/] {info['ledgerId']}: {where}")
     for name, counts in result.sync.items():
         console.print(f"synced [bold]{name}[/]: {counts['stored']} credentials, {counts['revocations']} revocations")
-    # Fits 80 columns: the entry id and the verdict are never wrapped; the text columns fold, "why" the most.
-    rows = []
-    for e in result.entries:
-        mark = "[green]✓[/]" if e.ok else "[bold red]✗[/]"
-        expected = "" if e.ok else f"\n[bold red]expected {e.expected_verdict} {e.expected_reason}[/]"
-        rows.append(
-            [
-                e.entry,
-                f"[{COLOURS.get(e.verdict, 'white')}]{e.verdict}[/]",
-                mark,
-                f"{', '.join(e.reasons)}\n[dim]{e.clause}[/]",
-                f"[dim]{e.scenario}[/]\n{e.detail}{expected}",
-            ]
-        )
-    headers = ("entry", "verdict", "ok", "reasons · decided by", "scenario · why")
-    console.print(fitted_table(headers, rows, ids=3, title="Entries verified across three ledgers", show_lines=True))
-    console.print(f"signed VerificationReport: {result.report_json}")
-    console.print(f"HTML report:               {result.report_html}")
+    for name, info in result.commodities.items():
+        console.print(f"[bold]plain[/] {info['ledgerId']} ({name}): {info['entries']} entries at {info['url']}")
+    for workflow in result.workflows:
+        entries = [e for e in result.entries if e.workflow == workflow]
+        title = "Entries verified across three ledgers" if workflow == "ipr" else f"Workflow {workflow} (plain ledger)"
+        console.print(_entry_table(entries, title))
+    if result.report_json is not None:
+        console.print(f"signed VerificationReport: {result.report_json}")
+        console.print(f"HTML report:               {result.report_html}")
     if result.kept:
         console.print(f"ledgers, keys, policy and store kept in {result.workdir / 'run'}")
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if k != "total")
@@ -1054,9 +1082,31 @@ def _print_result(result: DemoResult, console: Console) -> None:
         console.print(f"[bold green]all {len(result.entries)} entries got the expected verdict for the right reason[/]")
 
 
+def _entry_table(entries: list[DemoEntry], title: str) -> Any:
+    # Fits 80 columns: the entry id and the verdict are never wrapped; the text columns fold, "why" the most.
+    rows = []
+    for e in entries:
+        mark = "[green]✓[/]" if e.ok else "[bold red]✗[/]"
+        expected = "" if e.ok else f"\n[bold red]expected {e.expected_verdict} {e.expected_reason}[/]"
+        rows.append(
+            [
+                e.entry,
+                f"[{COLOURS.get(e.verdict, 'white')}]{e.verdict}[/]",
+                mark,
+                f"{', '.join(e.reasons)}\n[dim]{e.clause}[/]",
+                f"[dim]{e.scenario}[/]\n{e.detail}{expected}",
+            ]
+        )
+    headers = ("entry", "verdict", "ok", "reasons · decided by", "scenario · why")
+    return fitted_table(headers, rows, ids=3, title=title, show_lines=True)
+
+
 def _serve_pages(result: DemoResult, serve: bool, port: int, console: Console) -> None:
     # The entry pages (docs/ui.md): printed always, served with --serve until Ctrl-C.
-    first = result.entries[0].entry if result.entries else ""
+    ipr = [e.entry for e in result.entries if e.workflow == "ipr"]
+    if not ipr:
+        return  # the pages show the IPR run's store
+    first = ipr[0]
     url = f"http://127.0.0.1:{port}/ui/entries/{first}"
     if not serve:
         console.print(f"entry pages: {url} (run `vcgate demo --serve` to keep them up)")
@@ -1091,9 +1141,17 @@ def demo_command(
         bool, typer.Option("--serve", help="Then keep serving the web pages over the run's store (implies --keep).")
     ] = False,
     port: Annotated[int, typer.Option("--port", help="Port of the pages with --serve (127.0.0.1).")] = 8765,
+    workflow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--workflow",
+            help="Run only this workflow's scenario (repeatable): ipr, steel, natural-gas, timber, food-safety.",
+        ),
+    ] = None,
 ) -> None:
     """Run the IPR scenario across three real ledgers (plain ledger, Ethereum/EAS on anvil, Fabric) and verify a dozen
-    entries. Exit 0 when every entry gets its expected verdict, 1 when one does not, 2 when the demo cannot run, 130
+    entries, then each commodity workflow's scenario (examples/commodities) on its own plain ledger; one table per
+    workflow. Exit 0 when every entry gets its expected verdict, 1 when one does not, 2 when the demo cannot run, 130
     when interrupted (Ctrl-C, SIGTERM)."""
     console = Console(stderr=as_json, emoji=False, highlight=False, soft_wrap=True)
 
@@ -1108,7 +1166,7 @@ def demo_command(
 
         previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        result = run_demo(workdir=workdir, keep=keep or serve, scenario_dir=scenario, say=say)
+        result = run_demo(workdir=workdir, keep=keep or serve, scenario_dir=scenario, say=say, workflows=workflow)
     except DemoError as exc:
         Console(stderr=True).print(f"[red]demo failed:[/] {exc}")
         raise typer.Exit(EXIT_ERROR) from None

@@ -1,0 +1,281 @@
+"""The commodity part of ``vcgate demo``: each scenario of ``examples/commodities`` on a real plain ledger.
+
+Every scenario credential is a record on a plain ledger served by uvicorn on 127.0.0.1, signed by its issuer's
+per-run key; the gateway syncs it with the plain-ledger adapter (a published mapping per credential type, partner
+mode: the issuer's own issuing service signs the translation), then judges every entry with the scenario's shipped
+workflow (docs/workflows.md). The verdicts are set against ``examples/commodities/expected.yaml``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vcgate.canonical_schema import b64url
+
+from ._demo import (
+    REPO_ROOT,
+    DemoEntry,
+    DemoError,
+    _Actor,
+    _Clock,
+    _first_detail,
+    _nonce,
+    _ServerThread,
+    _time,
+    _ts,
+)
+from ._issuing import IssuingService
+from ._parties import Binding, ControlProof, Identifier, binding_challenge, check_binding_proof
+from ._store import Store
+from .verification._keys import KeyPair
+from .verification._policy import Policy
+
+COMMODITY_DIR = REPO_ROOT / "examples" / "commodities"
+EXAMPLES_DIR = REPO_ROOT / "examples" / "credentials"
+#: The scenarios are written as of this day (entries of 2024, credentials valid then): the demo verifies at it.
+CHECKED_AT = datetime(2025, 6, 1, tzinfo=UTC)
+#: Each party's plain-ledger key is bound from this day: before every scenario record (the oldest is of 2023).
+BOUND_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+ENTRY_SUMMARY = "CBP7501EntrySummaryCredential"
+
+
+def commodity_names(folder: Path | None = None) -> list[str]:
+    """The commodity workflows whose scenario the demo runs, in the expected table's order."""
+    return list(_expected(folder or COMMODITY_DIR))
+
+
+def _expected(folder: Path) -> dict[str, dict[str, list[str]]]:
+    path = folder / "expected.yaml"
+    if not path.is_file():
+        raise DemoError(f"{path} is missing; the commodity scenarios ship with vcgate (examples/commodities)")
+    data: dict[str, dict[str, list[str]]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _merge(base: Any, over: Any) -> Any:
+    # A scenario credential's subject overrides its base example field by field; a listed item overrides the
+    # base's first item (an inspection, a line item).
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {k: _merge(base.get(k), over[k]) if k in over else base[k] for k in {**base, **over}}
+    if isinstance(base, list) and isinstance(over, list) and base and isinstance(base[0], dict):
+        return [_merge(base[0], o) for o in over]
+    return copy.deepcopy(over)
+
+
+def _dids(value: Any, actors: dict[str, _Actor]) -> Any:
+    # "did:party:<id>" in a scenario file stands for that party's per-run DID.
+    if isinstance(value, str) and value.startswith("did:party:"):
+        return actors[value.removeprefix("did:party:")].did
+    if isinstance(value, list):
+        return [_dids(v, actors) for v in value]
+    if isinstance(value, dict):
+        return {k: _dids(v, actors) for k, v in value.items()}
+    return value
+
+
+def _credentials(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scenario's credentials plus one CBP 7501 entry summary per entry when the scenario asks for them."""
+    items = list(scenario["credentials"])
+    summaries: dict[str, Any] | None = scenario.get("entry_summaries")
+    if not summaries:
+        return items
+    for e in scenario["entries"]:
+        day = str(e["entryDate"])[:10]
+        subject = {
+            "type": ["CBPEntrySummary"],
+            "entryNumber": e["entryNumber"],
+            "entryDate": day,
+            "importerNumber": e["importerOfRecord"],
+            "countryOfOrigin": summaries["countryOfOrigin"],
+            "descriptionOfMerchandise": summaries["descriptionOfMerchandise"],
+        }
+        at, valid = f"{day}T06:00:00Z", f"{day}T00:00:00Z"
+        items.append(
+            {"type": ENTRY_SUMMARY, "issuer": summaries["issuer"], "at": at, "validFrom": valid, "subject": subject}
+        )
+    return items
+
+
+def _mapping(credential_type: str) -> dict[str, Any]:
+    """The published mapping of one scenario record type: issuer, validity and subject are the record's own."""
+    return {
+        "id": f"urn:vcgate:demo:mapping:commodity-{credential_type}",
+        "version": "1",
+        "credential": {
+            "type": ["VerifiableCredential", credential_type],
+            "issuer": {"mode": "partner", "id": {"path": "issuer"}},
+            "validFrom": {"path": "validFrom", "date": "iso"},
+            "validUntil": {"path": "validUntil", "date": "iso", "optional": True},
+            "credentialSubject": {"path": "subject"},
+        },
+    }
+
+
+class CommodityRun:
+    """One commodity scenario: its parties, ledger, store and verdicts. Resources go on ``stack``."""
+
+    def __init__(self, name: str, folder: Path, run_dir: Path, stack: contextlib.ExitStack) -> None:
+        path = folder / f"{name}.yaml"
+        if not path.is_file():
+            raise DemoError(f"{path} is missing; the commodity scenarios ship with vcgate (examples/commodities)")
+        self.name = name
+        self.scenario: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.run = run_dir / name
+        self.run.mkdir(parents=True)
+        self.stack = stack
+        self.actors: dict[str, _Actor] = {}
+        for p in self.scenario["parties"]:
+            idents = tuple(Identifier(i["scheme"], str(i["value"])) for i in p.get("identifiers") or [])
+            self.actors[p["id"]] = _Actor(p["id"], tuple(p["names"]), idents, ("plain",), KeyPair.generate())
+        self.ledger: dict[str, Any] = {}
+
+    def _bind(self, actor: _Actor) -> None:
+        match = {"publicKeyMultibase": actor.key.public.to_multibase()}
+        binding = Binding("plain-ledger-key", match, BOUND_FROM, ControlProof("signed-challenge", _nonce()))
+        signature = actor.key.sign(binding_challenge(actor.did, binding))
+
+        bound = Binding(
+            binding.kind, match, BOUND_FROM, ControlProof("signed-challenge", binding.proof.nonce, b64url(signature))
+        )
+        check = check_binding_proof(actor.party(), bound)
+        if check.status != "passed":
+            raise DemoError(f"{self.name}: party {actor.id}'s plain-ledger binding failed its proof of control")
+        actor.bindings.append(bound)
+
+    def plain_ledger(self, store: Store) -> None:
+        """Record every credential on a served plain ledger and register the adapter that reads it."""
+        from vcgate.adapters.plain_ledger import LogKey, PlainLedgerClient, PlainLedgerStore, SubmitterKey, create_app
+        from vcgate.adapters.sdk import CredentialMapping
+
+        log_key = LogKey.generate()
+        clock = _Clock(datetime(2024, 1, 1, tzinfo=UTC))
+        ledger = PlainLedgerStore.create(self.run / "ledger.sqlite", log_key, clock=clock)
+        self.stack.callback(ledger.close)
+        server = _ServerThread(create_app(ledger), f"vcgate-demo-{self.name}-ledger").start()
+        self.stack.callback(server.stop)
+        client = PlainLedgerClient(server.url)
+        self.stack.callback(client.close)
+        mappings: dict[str, str] = {}
+        for i, item in enumerate(_credentials(self.scenario)):
+            t = item["type"]
+            if t not in mappings:
+                (self.run / f"{t}.yaml").write_text(json.dumps(_mapping(t)), encoding="utf-8")
+                mappings[t] = f"{t}.yaml"
+                store.put_mapping(CredentialMapping.from_file(self.run / mappings[t]))
+            subject = _dids(copy.deepcopy(item["subject"]), self.actors)
+            if "base" in item:
+                base = json.loads((EXAMPLES_DIR / item["base"]).read_text(encoding="utf-8"))["credentialSubject"]
+                subject = _merge(base, subject)
+            issuer = self.actors[item["issuer"]]
+            record = {"recordType": t, "issuer": issuer.did, "validFrom": item["validFrom"], "subject": subject}
+            if item.get("validUntil"):
+                record["validUntil"] = item["validUntil"]
+            clock.now = _time(item["at"])
+            submitter = SubmitterKey.from_json(issuer.key.to_multikey())
+            entry = {"kind": "record", "recordId": f"{t}-{i}", "record": record, "issuedAt": _ts(clock.now)}
+            client.append(submitter.sign_entry(entry))
+        vkey = log_key.verifier.to_vkey()
+        config = {"id": f"{self.name}-ledger", "url": server.url, "logVerifierKey": vkey, "mappings": mappings}
+        config["configDir"] = str(self.run)
+        store.register_adapter(f"{self.name}-ledger", "plain-ledger", config)
+        self.anchor = (log_key.ledger_id, {"kind": "plain", "logVerifierKey": vkey})
+        self.ledger = {"ledgerId": log_key.ledger_id, "url": server.url, "entries": ledger.tree_size()}
+
+    def policy(self) -> Policy:
+        raw: dict[str, Any] = json.loads(json.dumps(dict(Policy.default().raw)))
+        raw["name"] = f"cbp-{self.name}-demo"
+        raw["trust"] = {
+            "anchors": dict([self.anchor]),
+            "roots_of_authority": self.scenario.get("roots_of_authority", {}),
+            "issuer_permissions": {},
+            "required_evidence": {},
+            "witness_mode": {"accept": False, "witnesses": []},
+            "freshness": {"status": 7 * 86400, "revocation": 7 * 86400, "revocation_per_ledger": {}},
+            "territory": "US",
+        }
+        return Policy.from_mapping(raw, source=f"vcgate demo {self.name} policy")
+
+    def verify(self, expected: dict[str, list[str]], say: Callable[[str], None]) -> list[DemoEntry]:
+        """Sync the ledger into a fresh store, then run the entries as a job under the scenario's workflow."""
+        from ._jobs import InlineExecutor, create_job, default_job_id, job_results, read_entry_file, run_job
+        from ._sync import sync
+        from .workflows import builtin_workflow
+        from .workflows._decide import policy_with_workflow
+
+        store = Store.open(f"sqlite:///{self.run / 'vcgate.sqlite'}")
+        self.stack.callback(store.close)
+        self.plain_ledger(store)
+        for actor in self.actors.values():
+            self._bind(actor)
+            store.put_party(actor.party())
+        signers = {a.did: _signer(a.key) for a in self.actors.values()}
+        report = sync(store, now=CHECKED_AT - timedelta(hours=1), partner_signers=signers).to_json()["adapters"]
+        errors = {n: c["errors"] for n, c in report.items() if c["errors"]}
+        if errors:
+            raise DemoError(f"{self.name}: sync failed: {errors}")
+        self.ledger["stored"] = sum(c["stored"] for c in report.values())
+        say(f"{self.name}: {self.ledger['stored']} credentials synced from the plain ledger; running the entries")
+        wf = builtin_workflow(self.scenario["workflow"])
+        policy = policy_with_workflow(self.policy(), wf)
+        data = "".join(json.dumps(e, default=str) + "\n" for e in self.scenario["entries"]).encode()
+        rows = read_entry_file(f"{self.name}-entries.jsonl", data, wf)
+        job_id = default_job_id(data, policy, CHECKED_AT)
+        create_job(
+            store, rows, policy, job_id=job_id, checked_at=CHECKED_AT, source=f"examples/commodities/{self.name}"
+        )
+        run_job(store, job_id, executor=InlineExecutor())
+        results = job_results(store, job_id)
+        return [_entry(self.name, row.get("result") or {}, expected) for row in results["rows"]]
+
+
+def _signer(key: KeyPair) -> Callable[[dict[str, Any], datetime], dict[str, Any]]:
+    service = IssuingService.for_key(key)
+
+    def sign(doc: dict[str, Any], created: datetime) -> dict[str, Any]:
+        return service.issue(doc, created=created)
+
+    return sign
+
+
+def _entry(workflow: str, result: dict[str, Any], table: dict[str, list[str]]) -> DemoEntry:
+    number = str(result.get("entryNumber"))
+    verdict, reason, _clause, label = table.get(number) or ["?", "?", "", "(not in the expected table)"]
+    lines = result.get("lines") or []
+    return DemoEntry(
+        entry=number,
+        scenario=label,
+        verdict=str(result.get("verdict", "undetermined")),
+        reasons=tuple(result.get("reasons") or ()),
+        clause=str(lines[0]["clause"]) if lines else "",
+        expected_verdict=verdict,
+        expected_reason=reason,
+        detail=_first_detail(lines),
+        workflow=workflow,
+    )
+
+
+def run_commodities(
+    names: list[str], run_dir: Path, say: Callable[[str], None], folder: Path | None = None
+) -> tuple[list[DemoEntry], dict[str, dict[str, Any]]]:
+    """Each named commodity scenario on its own plain ledger: the entries (with what the table expects of them) and
+    each scenario's ledger. Every server and store it opens is closed before it returns or raises."""
+    folder = folder or COMMODITY_DIR
+    table = _expected(folder)
+    entries: list[DemoEntry] = []
+    ledgers: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name not in table:
+            raise DemoError(f"no commodity scenario for workflow {name!r} (have: {', '.join(table)})")
+        with contextlib.ExitStack() as stack:
+            run = CommodityRun(name, folder, run_dir, stack)
+            entries += run.verify(table[name], say)
+            ledgers[name] = run.ledger
+    return entries, ledgers
