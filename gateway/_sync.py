@@ -69,17 +69,12 @@ class SyncError(VcgateError):
 
 
 def builtin_checkers() -> dict[str, EvidenceChecker]:
-    """The gateway's own offline evidence checker for every installed adapter kind that can build one without a
-    configuration (``offline_evidence_checker()``), by ledger kind. The remote adapter is never one: a partner's
-    service cannot vouch for its own evidence."""
-    from vcgate.adapters.sdk import scan_adapters
+    """The gateway's own offline evidence checker for every installed ledger kind that has one, by ledger kind
+    (:func:`vcgate.gateway._evidence_checkers.offline_evidence_checkers`). The remote adapter is never one: a
+    partner's service cannot vouch for its own evidence."""
+    from ._evidence_checkers import offline_evidence_checkers
 
-    out: dict[str, EvidenceChecker] = {}
-    for plugin in scan_adapters().plugins:
-        offline = getattr(plugin.factory, "offline_evidence_checker", None)
-        if plugin.kind != "remote" and callable(offline) and plugin.kind not in out:
-            out[plugin.kind] = offline()
-    return out
+    return offline_evidence_checkers()
 
 
 def require_checker(kind: str, extra: Iterable[str] = ()) -> None:
