@@ -2,7 +2,9 @@
 
 The credential worlds are the commodity scenarios (examples/commodities/*.yaml, built by tests/workflows/_commodities:
 credentials recorded on a real plain ledger, signed, verified by the full pipeline). Each job's entries cycle through
-the scenario's entries with fresh entry numbers and dates, so reconciliations accumulate across the job. Warm: a first
+the scenario's entries with fresh entry numbers and dates, so reconciliations accumulate across the job; a fresh entry
+number has no CBP 7501 summary on the ledger, so every entry is refused at ``entry_summary`` while every other step
+still runs (steps never short-circuit) — the figure is the cost of the whole chain. Warm: a first
 job fills the result cache; the measured job reuses it, as `vcgate jobs run --workflow NAME` does. A workflow other
 than IPR judges its entries in one ordered pass (docs/workflows.md, "Jobs"): one process.
 

@@ -109,6 +109,8 @@ class DemoEntry:
     expected_verdict: str
     expected_reason: str
     detail: str = ""
+    #: The workflow that judged the entry (docs/workflows.md).
+    workflow: str = "ipr"
 
     @property
     def ok(self) -> bool:
@@ -116,9 +118,10 @@ class DemoEntry:
         return self.verdict == self.expected_verdict and self.reasons[:1] == (self.expected_reason,)
 
     def to_json(self) -> dict[str, Any]:
-        """``{entry, scenario, verdict, reasons, clause, expected, ok}``."""
+        """``{entry, workflow, scenario, verdict, reasons, clause, expected, ok}``."""
         return {
             "entry": self.entry,
+            "workflow": self.workflow,
             "scenario": self.scenario,
             "verdict": self.verdict,
             "reasons": list(self.reasons),
@@ -982,6 +985,7 @@ def run_demo(
                     expected_verdict=label.get("verdict", "?"),
                     expected_reason=label.get("reason", "?"),
                     detail=_first_detail(lines),
+                    workflow=str((result.get("workflow") or {}).get("name", "ipr")),
                 )
             )
     finally:

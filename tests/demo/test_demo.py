@@ -59,6 +59,8 @@ def test_the_demo_verifies_every_entry_of_the_file_in_order(demo_run: tuple[dict
     output, _, elapsed = demo_run
     numbers = [json.loads(line)["entryNumber"] for line in (EXAMPLE / "entries.jsonl").read_text().splitlines()]
     assert [e["entry"] for e in output["entries"]] == numbers
+    # Each entry names the workflow that judged it (docs/workflows.md).
+    assert {e["workflow"] for e in output["entries"]} == {"ipr"}
     assert set(numbers) == set(EXPECTED)
     assert elapsed < 60, f"the demo took {elapsed:.1f} s"
 

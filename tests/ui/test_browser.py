@@ -193,7 +193,22 @@ def test_parties_and_adapters_for_an_admin(tab: Tab) -> None:
     for plugin in ("plain-ledger", "ethereum", "fabric"):
         assert plugin in adapters
     assert tab.page.get_by_role("button", name="Sync every adapter now").count() == 1
-    assert "Quarantined records" in tab.page.inner_text("main")
+    assert "No quarantined records." in tab.page.inner_text("main")
+    # A record sync set aside shows with its adapter, locator and reason.
+    from vcgate.gateway._store import quarantine_table
+
+    with tab.site.app.state.wiring.store.db.transaction() as conn:
+        conn.execute(
+            quarantine_table.insert().values(
+                adapter="fabric", locator="9/0/summit-trade/kv/invoice~BAD", ledger_id="fabric:0", stage="translate",
+                code="MAPPING_FAILED", reason="itemCount is not a number", first_seen="2026-01-01T00:00:00Z",
+                last_tried="2026-01-02T00:00:00Z", attempts=2,
+            )
+        )  # fmt: skip
+    tab.go("/ui/adapters")
+    quarantined = tab.page.locator("table", has_text="Records sync could not store").inner_text()
+    assert "invoice~BAD" in quarantined
+    assert "MAPPING_FAILED: itemCount is not a number" in quarantined
     tab.shot("adapters")
     _no_axe_violations(tab)
 

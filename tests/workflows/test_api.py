@@ -54,6 +54,12 @@ def test_a_steel_job_over_the_api(gateway: Any) -> None:
             clause,
         )
         assert result["workflow"] == {"name": "steel", "version": wf.version, "digest": wf.digest}
+    # The signed VerificationReport names the workflow, its version and digest for every entry.
+    report = gw.http.get(f"/jobs/{r.json()['jobId']}/report?format=json", headers=auth).json()
+    entries = report["credentialSubject"]["entries"]
+    assert len(entries) == len(EXPECTED["steel"])
+    assert all(e["workflow"] == {"name": "steel", "version": wf.version, "digest": wf.digest} for e in entries)
+    assert report["proof"]["cryptosuite"] == "eddsa-jcs-2022"
 
 
 def test_an_unknown_workflow_is_a_400(gateway: Any) -> None:

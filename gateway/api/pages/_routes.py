@@ -390,20 +390,6 @@ async def _progress_events(request: Request, job_id: str) -> AsyncIterator[str]:
 # -- parties and adapters ---------------------------------------------------------------------------------------
 
 
-def _quarantine(store: Store) -> list[dict[str, Any]] | None:
-    """Quarantined records, when the store has a quarantine table (``None`` when it has none)."""
-    from sqlalchemy import inspect, select
-
-    from ..._db import metadata
-
-    # The ingestion layer's quarantine table, whatever its exact name, once its migration exists.
-    table = next((t for name, t in sorted(metadata.tables.items()) if "quarantin" in name), None)
-    if table is None or not inspect(store.db.engine).has_table(table.name):
-        return None
-    with store.db.transaction() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(table).limit(200)).all()]
-
-
 def _registry_routes(router: APIRouter) -> None:
     @router.get("/parties")
     def parties(request: Request, op: Op) -> Response:
@@ -434,7 +420,7 @@ def _registry_routes(router: APIRouter) -> None:
             op,
             adapters=store.adapters(),
             observations=store.observations(),
-            quarantine=_quarantine(store),
+            quarantine=store.quarantined(),
         )
 
     @router.post("/sync")
@@ -450,7 +436,7 @@ def _registry_routes(router: APIRouter) -> None:
             op,
             adapters=store.adapters(),
             observations=store.observations(),
-            quarantine=_quarantine(store),
+            quarantine=store.quarantined(),
             sync=summary.get("adapters", {}),
         )
 

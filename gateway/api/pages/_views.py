@@ -50,17 +50,19 @@ def recent_entry_numbers(store: Store, limit: int = 50) -> list[str]:
     return [row[0] for row in rows]
 
 
+def _member(value: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    # Evidence is hostile input: a member of the wrong shape reads as empty.
+    member = value.get(name)
+    return member if isinstance(member, Mapping) else {}
+
+
 def evidence_summary(item: Mapping[str, Any]) -> dict[str, Any]:
     """One ``LedgerEvidence`` in a person's terms: ledger, height, time, transaction, attesting organisations, the
     native signer, and what kind of inclusion proof it carries."""
-    pm = item.get("proofMaterial") if isinstance(item.get("proofMaterial"), Mapping) else {}
-    assert isinstance(pm, Mapping)
-    eth = pm.get("ethereum") if isinstance(pm.get("ethereum"), Mapping) else {}
-    assert isinstance(eth, Mapping)
-    log = eth.get("log") if isinstance(eth.get("log"), Mapping) else {}
-    assert isinstance(log, Mapping)
-    signer = item.get("nativeSigner") if isinstance(item.get("nativeSigner"), Mapping) else {}
-    assert isinstance(signer, Mapping)
+    pm = _member(item, "proofMaterial")
+    eth = _member(pm, "ethereum")
+    log = _member(eth, "log")
+    signer = _member(item, "nativeSigner")
     kind = str(item.get("ledgerKind", ""))
     orgs = [str(x.get("mspId")) for x in pm.get("endorsers") or [] if isinstance(x, Mapping) and x.get("mspId")]
     proof = {
@@ -76,7 +78,7 @@ def evidence_summary(item: Mapping[str, Any]) -> dict[str, Any]:
         "locator": item.get("locator"),
         "height": item.get("ledgerHeight"),
         "time": item.get("ledgerTime"),
-        "transaction": pm.get("txId") or log.get("transactionHash") or (pm.get("entry") or {}).get("recordId"),
+        "transaction": pm.get("txId") or log.get("transactionHash") or _member(pm, "entry").get("recordId"),
         "attestingOrganizations": orgs,
         "signer": signer.get("mspId") or signer.get("address") or signer.get("did"),
         "issuanceMode": item.get("issuanceMode"),
