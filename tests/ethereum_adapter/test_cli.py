@@ -114,7 +114,10 @@ def test_evidence_check_invalid_error_and_usage(synced: dict[str, Any], tmp_path
     policy.write_text(yaml.safe_dump({"trust": {"anchors": yaml.safe_load(synced["anchors"].read_text())}}))
     assert vcgate("evidence", "check", str(licence_file(synced)), "--anchors", str(policy), "--at", AT).returncode == 0
 
-    assert vcgate("evidence", "check", str(tmp_path / "missing.json")).returncode == 64
+    # A missing input file exits 2 (issue 13: the README's exit-code table); a bad --at is a usage error (64).
+    missing = vcgate("evidence", "check", str(tmp_path / "missing.json"))
+    assert missing.returncode == 2
+    assert "missing.json" in missing.stderr
     assert vcgate("evidence", "check", str(bad), "--at", "yesterday").returncode == 64
     no_evidence = tmp_path / "plain.json"
     no_evidence.write_text(json.dumps({k: v for k, v in doc.items() if k != "evidence"}))
