@@ -101,7 +101,9 @@ def test_translations_sign_and_verify_end_to_end(
     signed = [issuer.issue(adapter.translate(r), created=AT) for r in records]
     assert len(signed) == 5
     for credential in signed:
-        result = verifier.check(credential, at=AT)
+        # Stages 1-2 and validity (check_document); the evidence and replay are checked below on their own: the full
+        # seven stages also need a party registry and ledger reads (issue 11's one verifier, docs/verification.md).
+        result = verifier.check_document(credential, at=AT)
         assert result.status == "verified", [c for c in result.checks if c.status not in ("passed", "not_applicable")]
         evidence = checker.check(credential, credential["evidence"][0], anchor, at=AT)
         assert evidence.status == "verified", evidence.to_json()
