@@ -58,6 +58,9 @@ __all__ = [
 
 log = logging.getLogger("vcgate.sync")
 
+#: Quarantine stage of a record stored with weaker evidence than its adapter builds when the ledger is healthy.
+UPGRADE = "upgrade"
+
 PartnerSigner = Callable[[dict[str, Any], datetime], dict[str, Any]]
 
 
@@ -66,17 +69,12 @@ class SyncError(VcgateError):
 
 
 def builtin_checkers() -> dict[str, EvidenceChecker]:
-    """The gateway's own offline evidence checker for every installed adapter kind that can build one without a
-    configuration (``offline_evidence_checker()``), by ledger kind. The remote adapter is never one: a partner's
-    service cannot vouch for its own evidence."""
-    from vcgate.adapters.sdk import scan_adapters
+    """The gateway's own offline evidence checker for every installed ledger kind that has one, by ledger kind
+    (:func:`vcgate.gateway._evidence_checkers.offline_evidence_checkers`). The remote adapter is never one: a
+    partner's service cannot vouch for its own evidence."""
+    from ._evidence_checkers import offline_evidence_checkers
 
-    out: dict[str, EvidenceChecker] = {}
-    for plugin in scan_adapters().plugins:
-        offline = getattr(plugin.factory, "offline_evidence_checker", None)
-        if plugin.kind != "remote" and callable(offline) and plugin.kind not in out:
-            out[plugin.kind] = offline()
-    return out
+    return offline_evidence_checkers()
 
 
 def require_checker(kind: str, extra: Iterable[str] = ()) -> None:
@@ -145,7 +143,16 @@ class AdapterRun:
     height: int = 0
 
     def __post_init__(self) -> None:
-        for key in ("stored", "unchanged", "revocations", "unsigned", "quarantined", "released", "rewound"):
+        for key in (
+            "stored",
+            "unchanged",
+            "revocations",
+            "unsigned",
+            "quarantined",
+            "incomplete",
+            "released",
+            "rewound",
+        ):
             self.counts.setdefault(key, 0)
         self.counts.setdefault("errors", [])
         self.counts.setdefault("quarantine", [])
@@ -153,6 +160,12 @@ class AdapterRun:
         # A partner's issuing service (a remote adapter served with --key) signs its own partner-mode
         # translations; the gateway still verifies each in full like any other credential.
         self._partner_issue = getattr(self.adapter, "issue", None) if callable(signing) and signing() else None
+
+    def shortfall(self, record: SourceRecord) -> str | None:
+        """Why the record's evidence is weaker than the adapter builds it when its ledger is healthy (an optional
+        adapter hook, ``evidence_shortfall``; a peer outage in Fabric), or ``None``."""
+        hook = getattr(self.adapter, "evidence_shortfall", None)
+        return str(hook(record)) if callable(hook) and hook(record) is not None else None
 
     def revoked_ids(self, record: SourceRecord) -> list[str]:
         """The credential ids a ledger revocation record revokes (one per mapping the adapter publishes)."""
@@ -251,7 +264,25 @@ def sync_page(
         docs.append(doc)
         if raw is not None:
             raws.append(raw)
-        if record.locator in retried:
+        weaker = run.shortfall(record)
+        if weaker is not None:
+            # Stored (it is what the ledger showed) but held for an upgrade: every pass builds its evidence again
+            # and replaces it in place once complete.
+            quarantined.append(
+                QuarantinedRecord(
+                    run.name,
+                    record.locator,
+                    record.ledger_id,
+                    UPGRADE,
+                    "EVIDENCE_INCOMPLETE",
+                    weaker,
+                    None,
+                    _ts(now),
+                    _ts(now),
+                )
+            )
+            run.counts["incomplete"] += 1
+        elif record.locator in retried:
             released.append(record.locator)
     keep_through = getattr(page, "keep_through", None)
     write = PageWrite(
@@ -293,12 +324,15 @@ def open_run(
     return AdapterRun(reg.name, adapter, adapter.describe(), witness_key, dict(partner_signers or {}), witness_suite)
 
 
-def _retry(store: Store, run: AdapterRun, now: datetime) -> None:
-    """Translate every quarantined record of ``run`` again (the stored record, else a fresh fetch)."""
+def _retry(store: Store, run: AdapterRun, now: datetime, *, upgrades_only: bool = False) -> None:
+    """Translate quarantined records of ``run`` again (the stored record, else a fresh fetch); records held for an
+    evidence upgrade are always fetched afresh (their evidence is rebuilt). ``upgrades_only``: only those."""
     from vcgate.adapters.remote import record_from_json
 
     records: list[SourceRecord] = []
     for q in store.quarantined(run.name):
+        if upgrades_only and q.stage != UPGRADE:
+            continue
         try:
             records.append(record_from_json(q.record) if q.record is not None else run.adapter.fetch(q.locator))
         except VcgateError as exc:
@@ -374,8 +408,8 @@ def sync(
         report[reg.name] = run.counts
         for m in getattr(run.adapter, "published_mappings", lambda: ())():
             store.put_mapping(m)
-        if retry_quarantined:
-            _retry(store, run, now)
+        # Records stored with weaker evidence (a peer outage) are rebuilt every pass and upgraded in place.
+        _retry(store, run, now, upgrades_only=not retry_quarantined)
         _pull(store, run, reg, now)
         run.counts["inQuarantine"] = len(store.quarantined(reg.name))
         stored_ids.extend(run.stored_ids)

@@ -48,7 +48,7 @@ from vcgate.adapters.sdk import (
     paginate,
     revoked_credential_id,
 )
-from vcgate.canonical_schema import InputError, VcgateError
+from vcgate.canonical_schema import InputError, VcgateError, b64url_decode
 
 from ._attest import SignedPeerResponse, check_validation_attestation
 from ._blockfile import read_blocks
@@ -291,6 +291,25 @@ class FabricAdapter:
     def evidence_checker(self) -> EvidenceChecker:
         """The offline checker of this adapter's evidence."""
         return FabricEvidenceChecker(self._cache)
+
+    def evidence_shortfall(self, record: SourceRecord) -> str | None:
+        """Why ``record``'s evidence is weaker than this adapter builds it with its peers answering (``None``: it is
+        not): with ``attest`` on, signed validation attestations from fewer than ``minAttestingOrganizations``
+        organisations (a peer outage). ``vcgate sync`` holds such a record for an upgrade on a later pass."""
+        if not self.attest:
+            return None
+        orgs: set[str] = set()
+        for item in record.proof_material.get("validationAttestations") or []:
+            try:
+                orgs.add(SignedPeerResponse.from_proposal_response(b64url_decode(str(item))).endorser.msp_id)
+            except (VcgateError, ValueError):
+                continue
+        need = self.min_attesting_organizations
+        if len(orgs) >= need:
+            return None
+        return (
+            f"validation attested by {len(orgs)} organisation(s) ({', '.join(sorted(orgs)) or 'none'}), {need} needed"
+        )
 
     @classmethod
     def offline_evidence_checker(cls) -> EvidenceChecker:

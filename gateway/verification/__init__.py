@@ -1,8 +1,25 @@
-"""The verification core: parsing, canonicalisation, proofs, DIDs, status lists, policy and the pipeline stages.
+"""The verification core: the one verifier (:class:`Verifier`, all seven stages of ARCHITECTURE.md), parsing,
+canonicalisation, proofs, DIDs, status lists, policy and the ledger stages over injected providers.
 
-Store, jobs, API and CLI are its callers (ARCHITECTURE.md, "Verification pipeline"); the public names are
-re-exported from :mod:`vcgate.gateway`.
+Store, jobs, API and CLI are its callers; it imports neither SQLAlchemy nor httpx at module level and does no I/O
+itself (the did:web and status-list fetchers import httpx only when they are built). docs/verification.md.
 """
 
-# The RDFC fast path (and pyoxigraph) is imported with the package, not inside the first verification.
-from . import _rdfc_fast  # noqa: F401
+from ._ledger import LedgerObservation, LedgerRevocation, LedgerStageRunner, LedgerStages
+from ._policy import UNSAFE_SWITCHES, Policy, PolicyError
+from ._trust import TrustPolicy
+from ._verify import CredentialVerificationError, VerificationResult, Verifier
+
+__all__ = [
+    "UNSAFE_SWITCHES",
+    "CredentialVerificationError",
+    "LedgerObservation",
+    "LedgerRevocation",
+    "LedgerStageRunner",
+    "LedgerStages",
+    "Policy",
+    "PolicyError",
+    "TrustPolicy",
+    "VerificationResult",
+    "Verifier",
+]

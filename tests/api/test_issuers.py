@@ -284,3 +284,22 @@ def test_w3c_interop_profile_switches_them_off(interop_gw: Gateway) -> None:
     vc = sign(_vc("https://issuers.vcgate.test/5678"), stranger, created=datetime.now(UTC) - timedelta(minutes=1))
     assert _post(interop_gw, client, "/credentials/verify", {"verifiableCredential": vc}).status_code == 200
     assert [p.code for p in _offline_verify(vc).problems] == ["ISSUER_KEY_MISMATCH"]
+
+
+def test_presentation_carrying_an_enveloped_credential(gw: Gateway, client: NewClient) -> None:
+    from .conftest import presentation
+
+    env = _post(gw, client, "/issuers/jose/credentials/issue", {"credential": _vc(_did(gw, "jose"))}).json()[
+        "verifiableCredential"
+    ]
+    holder = KeyPair.generate("ed25519")
+    vp = presentation(holder, [env], challenge="c-91", domain="customs.vcgate.test")
+    body = {"verifiablePresentation": vp, "options": {"challenge": "c-91", "domain": "customs.vcgate.test"}}
+    r = _post(gw, client, "/presentations/verify", body)
+    assert r.status_code == 200, r.text
+    broken = presentation(
+        holder, [{**env, "id": env["id"][:-4] + "AAAA"}], challenge="c-91", domain="customs.vcgate.test"
+    )
+    r = _post(gw, client, "/presentations/verify", {**body, "verifiablePresentation": broken})
+    assert r.status_code == 400
+    assert [p["code"] for p in r.json()["problemDetails"]] == ["CREDENTIAL_INVALID"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._verdicts import sound_but_unanchored
 from vcgate.adapters.fabric import FabricAdapter, FabricPeerError, decode_block
 from vcgate.adapters.fabric.testing import ProductLedger, TestPeer, product_value
 from vcgate.adapters.sdk import AdapterConfigError, Cursor, SourceRecord, TranslationError, check_replay, load_adapter
@@ -101,10 +102,9 @@ def test_translations_sign_and_verify_end_to_end(
     signed = [issuer.issue(adapter.translate(r), created=AT) for r in records]
     assert len(signed) == 5
     for credential in signed:
-        # Stages 1-2 and validity (check_document); the evidence and replay are checked below on their own: the full
-        # seven stages also need a party registry and ledger reads (issue 11's one verifier, docs/verification.md).
-        result = verifier.check_document(credential, at=AT)
-        assert result.status == "verified", [c for c in result.checks if c.status not in ("passed", "not_applicable")]
+        result = verifier.check(credential, at=AT)
+        # Sound, but no anchor is pinned for the verifier: never verified (issue 11); the evidence checks below.
+        assert sound_but_unanchored(result), [c for c in result.checks if c.status not in ("passed", "not_applicable")]
         evidence = checker.check(credential, credential["evidence"][0], anchor, at=AT)
         assert evidence.status == "verified", evidence.to_json()
         assert check_replay(credential, adapter.rules[0].mapping).status == "verified"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import rfc8785
 
+from tests._verdicts import sound_but_unanchored
 from vcgate.adapters.plain_ledger import (
     EVIDENCE_CHECKS,
     PlainLedgerAdapter,
@@ -66,7 +67,8 @@ def test_partner_mode_record_to_verified_credential(
         }
 
         result = verifier.check(json.dumps(signed), at=AT)
-        assert result.status == "verified", result.to_json()
+        # Sound, but its evidence reaches no anchor this verifier pins: never verified (issue 11).
+        assert sound_but_unanchored(result), result.to_json()
         assert any(c.name == "strict_terms" and c.status == "passed" for c in result.checks)
 
         checked = adapter.evidence_checker().check(signed, evidence, adapter.anchor(), at=AT)
@@ -94,7 +96,7 @@ def test_witness_mode_gateway_signs_and_names_the_native_signer(
         assert evidence["issuanceMode"] == "witness"
         assert evidence["nativeSigner"]["did"] == gs1.did
         assert evidence["mappingId"].endswith("/witness")
-        assert verifier.check(signed, at=AT).status == "verified"
+        assert sound_but_unanchored(verifier.check(signed, at=AT))
         assert adapter.evidence_checker().check(signed, evidence, adapter.anchor(), at=AT).status == "verified"
         mapping = bundled_mapping(adapter.mapping_for(record).id.split("/")[-2] + ".witness")
         assert check_replay(signed, mapping).status == "verified"

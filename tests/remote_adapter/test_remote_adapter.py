@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests._verdicts import sound_but_unanchored
 from vcgate.adapters.remote import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
@@ -151,7 +152,8 @@ def test_partner_mode_signed_credential_verifies(
     assert signed["issuer"] == ledger.key.controller
     assert {k: v for k, v in signed.items() if k != "proof"} == local_adapter.translate(record).to_json()
     result = verifier.check(signed, at=now)
-    assert result.status == "verified", [c.to_json() for c in result.checks if c.status != "passed"]
+    # Sound, but its evidence reaches no anchor this verifier pins: never verified (issue 11).
+    assert sound_but_unanchored(result), [c.to_json() for c in result.checks if c.status != "passed"]
     tampered = json.loads(json.dumps(signed))
     tampered["credentialSubject"]["invoiceNumber"] = "INV-999"
     assert verifier.check(tampered, at=now).status == "invalid"
