@@ -59,15 +59,16 @@ def offline_evidence_checkers() -> dict[str, EvidenceChecker]:
 
 
 class LazyOfflineCheckers(Mapping[str, EvidenceChecker]):
-    """:func:`offline_evidence_checkers`, built on first use: a credential without ledger evidence loads no adapter
-    (start-up time of ``vcgate verify``)."""
+    """:func:`offline_evidence_checkers` (``extra`` on top), built on first use: a credential without ledger evidence
+    loads no adapter (start-up time of ``vcgate verify``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra: Mapping[str, EvidenceChecker] | None = None) -> None:
+        self._extra = dict(extra or {})
         self._built: dict[str, EvidenceChecker] | None = None
 
     def _all(self) -> dict[str, EvidenceChecker]:
         if self._built is None:
-            self._built = offline_evidence_checkers()
+            self._built = {**offline_evidence_checkers(), **self._extra}
         return self._built
 
     def __getitem__(self, kind: str) -> EvidenceChecker:
