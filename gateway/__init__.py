@@ -75,7 +75,7 @@ if TYPE_CHECKING:
         VerificationMethod,
         did_web_url,
     )
-    from .verification._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt
+    from .verification._jose import JoseError, check_vc_jwt, jwk_thumbprint, sign_vc_jwt, sign_vp_jwt
     from .verification._keys import KeyFileError, KeyPair, parse_key_type, verify_signature
     from .verification._pipeline import (
         CredentialPipeline,
@@ -229,6 +229,7 @@ __all__ = [
     "sign_binding_challenge",
     "sign_report",
     "sign_vc_jwt",
+    "sign_vp_jwt",
     "sync",
     "undefined_terms",
     "verify_proof",

@@ -249,36 +249,52 @@ def _upsert(conn: Connection, table: Table, row: Mapping[str, Any], keys: Sequen
 
 
 def _write_credentials(conn: Connection, documents: Iterable[Mapping[str, Any]], source: str | None) -> int:
-    """Store (or replace, when the digest differs) credentials and their index rows; returns how many changed."""
-    changed = 0
+    """Store (or replace, when the digest differs) credentials and their index rows; returns how many changed.
+
+    Batched: one lookup of the stored digests per 500 ids and one multi-row insert per table (a sync page of
+    hundreds of credentials costs a handful of statements, not three per credential).
+    """
+    latest: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for document in documents:
         cid = document.get("id")
         if not isinstance(cid, str) or not cid:
             raise StoreError("a stored credential needs an id")
-        digest = credential_digest(document)
-        old = conn.execute(select(credentials_table.c.digest).where(credentials_table.c.id == cid)).scalar()
-        if old == digest:
-            continue
-        if old is not None:
-            conn.execute(delete(credentials_table).where(credentials_table.c.id == cid))
-            conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id == cid))
+        latest[cid] = (credential_digest(document), document)
+    if not latest:
+        return 0
+    stored: dict[str, str] = {}
+    t = credentials_table
+    for chunk in _chunks(sorted(latest), 500):
+        stored.update((r[0], r[1]) for r in conn.execute(select(t.c.id, t.c.digest).where(t.c.id.in_(chunk))))
+    changed = [cid for cid, (digest, _) in latest.items() if stored.get(cid) != digest]
+    replaced = [cid for cid in changed if cid in stored]
+    for chunk in _chunks(replaced, 500):
+        conn.execute(delete(t).where(t.c.id.in_(chunk)))
+        conn.execute(delete(credential_index_table).where(credential_index_table.c.credential_id.in_(chunk)))
+    if not changed:
+        return 0
+    now = _now()
+    rows: list[dict[str, Any]] = []
+    keys: list[dict[str, Any]] = []
+    for cid in changed:
+        digest, document = latest[cid]
         types = document.get("type")
         issuer = document.get("issuer")
-        conn.execute(
-            credentials_table.insert().values(
-                id=cid,
-                digest=digest,
-                types=json.dumps(types if isinstance(types, list) else [types]),
-                issuer=issuer.get("id") if isinstance(issuer, dict) else issuer,
-                document=json.dumps(document, sort_keys=True),
-                source=source,
-                stored_at=_now(),
-            )
+        rows.append(
+            {
+                "id": cid,
+                "digest": digest,
+                "types": json.dumps(types if isinstance(types, list) else [types]),
+                "issuer": issuer.get("id") if isinstance(issuer, dict) else issuer,
+                "document": json.dumps(document, sort_keys=True),
+                "source": source,
+                "stored_at": now,
+            }
         )
-        keys = [{"scheme": s, "value": v[:512], "credential_id": cid} for s, v in credential_identifiers(document)]
-        _insert_ignore(conn, credential_index_table, keys)
-        changed += 1
-    return changed
+        keys.extend({"scheme": s, "value": v[:512], "credential_id": cid} for s, v in credential_identifiers(document))
+    conn.execute(t.insert(), rows)
+    _insert_ignore(conn, credential_index_table, keys)
+    return len(changed)
 
 
 def _drop_above(conn: Connection, source: str, ledger_id: str, height: int) -> int:

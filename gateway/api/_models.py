@@ -67,9 +67,10 @@ class PresentationOptions(_Frozen):
 
 
 class VerifyPresentationRequest(_Frozen):
-    """``POST /presentations/verify``."""
+    """``POST /presentations/verify``: a JSON-LD presentation (Data Integrity proof, or an
+    ``EnvelopedVerifiablePresentation``), or a compact ``vp+jwt`` string."""
 
-    verifiablePresentation: dict[str, Any]  # noqa: N815
+    verifiablePresentation: dict[str, Any] | str  # noqa: N815
     options: PresentationOptions | None = None
 
 

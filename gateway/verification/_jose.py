@@ -74,18 +74,21 @@ def _is_absolute(ref: str) -> bool:
     return ref.startswith("did:") or "://" in ref
 
 
-def _resolve_kid(kid: str, issuer: str | None, resolver: DidResolver) -> VerificationMethod:
+def resolve_kid(
+    kid: str, issuer: str | None, resolver: DidResolver, relationship: str = "assertionMethod"
+) -> VerificationMethod:
     """The verification method ``kid`` names (VC-JOSE-COSE §3.1.1 "kid"): an absolute DID URL, a fragment
-    relative to the issuer, or the ``kid`` / RFC 7638 thumbprint of a key in the issuer's document."""
+    relative to ``issuer`` (the issuer, or a presentation's holder), or the ``kid`` / RFC 7638 thumbprint of a
+    key in its document; it must be listed under ``relationship``."""
     if _is_absolute(kid):
-        return resolver.verification_method(kid, "assertionMethod")
+        return resolver.verification_method(kid, relationship)
     if issuer is None:
         raise DidResolutionError(kid, "a relative kid needs an issuer to resolve against")
     if kid.startswith("#"):
-        return resolver.verification_method(issuer + kid, "assertionMethod")
+        return resolver.verification_method(issuer + kid, relationship)
     doc = resolver.resolve(issuer)
     candidates: list[Any] = list(doc.get("verificationMethod") or [])
-    candidates += [v for v in doc.get("assertionMethod") or [] if isinstance(v, dict)]
+    candidates += [v for v in doc.get(relationship) or [] if isinstance(v, dict)]
     for vm in candidates:
         if not isinstance(vm, dict) or not isinstance(vm.get("id"), str):
             continue
@@ -98,7 +101,7 @@ def _resolve_kid(kid: str, issuer: str | None, resolver: DidResolver) -> Verific
             except InputError:
                 matches = False
         if matches:
-            return resolver.verification_method(vm_id, "assertionMethod")
+            return resolver.verification_method(vm_id, relationship)
     raise DidResolutionError(issuer, f"no verification method of the issuer matches kid {kid!r}")
 
 
@@ -106,6 +109,40 @@ def _segment(text: str, what: str) -> bytes:
     if not _SEGMENT.fullmatch(text):
         raise InputError(f"the JWS {what} is not unpadded base64url")
     return b64url_decode(text)
+
+
+def parse_compact_jws(
+    token: str, *, max_bytes: int, max_depth: int
+) -> tuple[list[str], dict[str, Any], dict[str, Any]] | Check:
+    """RFC 7515 §7.1 compact serialization: the three segments, the protected header and the payload (both
+    strict JSON objects), or the failed ``parse`` check."""
+    from ._verify import parse_json_strictly
+
+    text = token.strip() if isinstance(token, str) else ""
+    if len(text.encode("utf-8")) > max_bytes:
+        return _fail("parse", "parse", "INPUT_TOO_LARGE", "Input too large", f"{len(text)} bytes > limit {max_bytes}")
+    parts = text.split(".")
+    try:
+        if len(parts) != 3:
+            raise InputError("a compact JWS has three segments separated by '.'")
+        header_bytes = _segment(parts[0], "header")
+        payload_bytes = _segment(parts[1], "payload")
+        _segment(parts[2], "signature")
+    except InputError as exc:
+        return _fail("parse", "parse", "JWS_MALFORMED", "Malformed JWS", str(exc))
+    header, header_check = parse_json_strictly(header_bytes, max_bytes=_MAX_HEADER_BYTES, max_depth=8)
+    if header is None or not isinstance(header, dict):
+        problem = header_check.problem
+        detail = "protected header: " + (problem.detail if problem else "not a JSON object")
+        return _fail("parse", "parse", "JWS_MALFORMED", "Malformed JWS", detail)
+    payload, payload_check = parse_json_strictly(payload_bytes, max_bytes=max_bytes, max_depth=max_depth)
+    if payload is None:
+        return payload_check
+    if not isinstance(payload, dict):
+        return _fail(
+            "parse", "parse", "CREDENTIAL_NOT_OBJECT", "Not a credential", "the JWT Claims Set must be an object"
+        )
+    return parts, header, payload
 
 
 def _issuer(payload: Mapping[str, Any]) -> str | None:
@@ -133,13 +170,50 @@ def _numeric_date(payload: Mapping[str, Any], claim: str) -> float | Check | Non
     return float(value)
 
 
+def jwt_time_checks(payload: Mapping[str, Any], at: datetime) -> list[Check]:
+    """RFC 7519 §4.1.4 / §4.1.5: the ``exp`` and ``nbf`` claims (when present), judged at ``at``."""
+    checks: list[Check] = []
+    now = at.timestamp()
+    for claim in ("exp", "nbf"):
+        value = _numeric_date(payload, claim)
+        if isinstance(value, Check):
+            checks.append(value)
+        elif value is None:
+            continue
+        elif claim == "exp" and now >= value:
+            checks.append(
+                _fail(
+                    "jwt_exp",
+                    "validity",
+                    "EXPIRED",
+                    "Credential expired",
+                    f"exp {datetime.fromtimestamp(value, UTC).isoformat()} is not after {at.isoformat()}",
+                    "/exp",
+                )
+            )
+        elif claim == "nbf" and now < value:
+            checks.append(
+                _fail(
+                    "jwt_nbf",
+                    "validity",
+                    "NOT_YET_VALID",
+                    "Not yet valid",
+                    f"nbf {datetime.fromtimestamp(value, UTC).isoformat()} is after {at.isoformat()}",
+                    "/nbf",
+                )
+            )
+        else:
+            checks.append(Check.passed(f"jwt_{claim}", "validity"))
+    return checks
+
+
 def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> VerificationResult:
     """Verify a compact ``vc+jwt`` credential at the instant ``at``. Never raises on bad input.
 
     Uses ``verifier.policy`` (accepted algorithms, limits, strict terms), ``verifier.resolver`` (the key) and
     the verifier's later stages (data model, validity, status) on the payload.
     """
-    from ._verify import VerificationResult, parse_json_strictly
+    from ._verify import VerificationResult
 
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
@@ -149,53 +223,11 @@ def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> Verificatio
     def done(payload: Mapping[str, Any] | None = None) -> VerificationResult:
         return VerificationResult(tuple(checks), "jwt", payload, _issuer(payload) if payload else None, at)
 
-    # Parse: RFC 7515 §7.1 compact serialization, three base64url segments, header and payload strict JSON.
-    text = token.strip() if isinstance(token, str) else ""
-    if len(text.encode("utf-8")) > policy.max_credential_bytes:
-        checks.append(
-            _fail(
-                "parse",
-                "parse",
-                "INPUT_TOO_LARGE",
-                "Input too large",
-                f"{len(text)} bytes > limit {policy.max_credential_bytes}",
-            )
-        )
+    parsed = parse_compact_jws(token, max_bytes=policy.max_credential_bytes, max_depth=policy.max_json_depth)
+    if isinstance(parsed, Check):
+        checks.append(parsed)
         return done()
-    parts = text.split(".")
-    try:
-        if len(parts) != 3:
-            raise InputError("a compact JWS has three segments separated by '.'")
-        header_bytes = _segment(parts[0], "header")
-        payload_bytes = _segment(parts[1], "payload")
-        signature = _segment(parts[2], "signature")
-    except InputError as exc:
-        checks.append(_fail("parse", "parse", "JWS_MALFORMED", "Malformed JWS", str(exc)))
-        return done()
-    header, header_check = parse_json_strictly(header_bytes, max_bytes=_MAX_HEADER_BYTES, max_depth=8)
-    if header is None or not isinstance(header, dict):
-        problem = header_check.problem
-        checks.append(
-            _fail(
-                "parse",
-                "parse",
-                "JWS_MALFORMED",
-                "Malformed JWS",
-                "protected header: " + (problem.detail if problem else "not a JSON object"),
-            )
-        )
-        return done()
-    payload, payload_check = parse_json_strictly(
-        payload_bytes, max_bytes=policy.max_credential_bytes, max_depth=policy.max_json_depth
-    )
-    if payload is None:
-        checks.append(payload_check)
-        return done()
-    if not isinstance(payload, dict):
-        checks.append(
-            _fail("parse", "parse", "CREDENTIAL_NOT_OBJECT", "Not a credential", "the JWT Claims Set must be an object")
-        )
-        return done()
+    parts, header, payload = parsed
     checks.append(Check.passed("parse", "parse"))
 
     # Protected header. VC-JOSE-COSE §3.1.1: typ is vc+jwt; cty, when present, is vc.
@@ -275,7 +307,7 @@ def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> Verificatio
         )
         return done(payload)
     try:
-        vm = _resolve_kid(kid, issuer, verifier.resolver)
+        vm = resolve_kid(kid, issuer, verifier.resolver)
     except VerificationRelationshipError as exc:
         checks.append(
             _fail(
@@ -307,7 +339,7 @@ def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> Verificatio
 
     # RFC 7515 §5.2: the signature covers ASCII(header segment '.' payload segment), exactly as received.
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
-    if not verify_signature(vm.public_key, signing_input, signature):
+    if not verify_signature(vm.public_key, signing_input, b64url_decode(parts[2])):
         checks.append(
             _fail(
                 "signature",
@@ -343,38 +375,7 @@ def check_vc_jwt(token: str, verifier: Verifier, *, at: datetime) -> Verificatio
     rest = verifier.check_document(credential, at=at, proof_required=False)
     checks.extend(rest.checks)
 
-    # RFC 7519 §4.1.4 / §4.1.5: exp and nbf, judged at `at`.
-    now = at.timestamp()
-    for claim in ("exp", "nbf"):
-        value = _numeric_date(payload, claim)
-        if isinstance(value, Check):
-            checks.append(value)
-        elif value is None:
-            continue
-        elif claim == "exp" and now >= value:
-            checks.append(
-                _fail(
-                    "jwt_exp",
-                    "validity",
-                    "EXPIRED",
-                    "Credential expired",
-                    f"exp {datetime.fromtimestamp(value, UTC).isoformat()} is not after {at.isoformat()}",
-                    "/exp",
-                )
-            )
-        elif claim == "nbf" and now < value:
-            checks.append(
-                _fail(
-                    "jwt_nbf",
-                    "validity",
-                    "NOT_YET_VALID",
-                    "Not yet valid",
-                    f"nbf {datetime.fromtimestamp(value, UTC).isoformat()} is after {at.isoformat()}",
-                    "/nbf",
-                )
-            )
-        else:
-            checks.append(Check.passed(f"jwt_{claim}", "validity"))
+    checks.extend(jwt_time_checks(payload, at))
     return done(payload)
 
 
@@ -390,7 +391,11 @@ def is_compact_jws(text: str) -> bool:
     return _COMPACT_JWS.match(text.strip()) is not None
 
 
-def enveloped_token(doc: Mapping[str, Any]) -> str | Check:
+#: ``data:`` URL media types of an enveloped vp+jwt (VC-JOSE-COSE §3.2.1).
+ENVELOPED_VP_MEDIA_TYPES = frozenset({"application/vp+jwt"})
+
+
+def enveloped_token(doc: Mapping[str, Any], *, presentation: bool = False) -> str | Check:
     """The compact vc+jwt inside an ``EnvelopedVerifiableCredential`` (VC 2.0 §4.13.1), or the failed check.
 
     The envelope needs ``@context`` with the base context first, ``type`` exactly ``EnvelopedVerifiableCredential``
@@ -398,6 +403,9 @@ def enveloped_token(doc: Mapping[str, Any]) -> str | Check:
     """
     from vcgate.canonical_schema import CREDENTIALS_V2_URL
 
+    kind, media_types = (
+        ("Presentation", ENVELOPED_VP_MEDIA_TYPES) if presentation else ("Credential", ENVELOPED_MEDIA_TYPES)
+    )
     ctx = doc.get("@context")
     contexts = [ctx] if isinstance(ctx, str) else ctx if isinstance(ctx, list) else []
     if contexts[:1] != [CREDENTIALS_V2_URL]:
@@ -406,29 +414,29 @@ def enveloped_token(doc: Mapping[str, Any]) -> str | Check:
             "data_model",
             "CONTEXT_INVALID",
             "Invalid envelope",
-            f"an enveloped credential's @context starts with {CREDENTIALS_V2_URL}",
+            f"an enveloped {kind.lower()}'s @context starts with {CREDENTIALS_V2_URL}",
             "/@context",
         )
     types = doc.get("type")
-    if types not in ("EnvelopedVerifiableCredential", ["EnvelopedVerifiableCredential"]):
+    if types not in (f"EnvelopedVerifiable{kind}", [f"EnvelopedVerifiable{kind}"]):
         return _fail(
             "envelope",
             "data_model",
             "TYPE_INVALID",
             "Invalid envelope",
-            "an enveloped credential's type is EnvelopedVerifiableCredential",
+            f"an enveloped {kind.lower()}'s type is EnvelopedVerifiable{kind}",
             "/type",
         )
     url = doc.get("id")
     head, sep, token = url.partition(",") if isinstance(url, str) else ("", "", "")
     media = head[len("data:") :].split(";", 1)[0] if head.startswith("data:") else ""
-    if not sep or media not in ENVELOPED_MEDIA_TYPES or ";base64" in head or not is_compact_jws(token):
+    if not sep or media not in media_types or ";base64" in head or not is_compact_jws(token):
         return _fail(
             "envelope",
             "data_model",
             "ENVELOPE_INVALID",
             "Invalid envelope",
-            "id must be a data:application/vc+jwt,<compact JWS> URL",
+            f"id must be a data:application/{'vp' if presentation else 'vc'}+jwt,<compact JWS> URL",
             "/id",
         )
     return token
@@ -477,13 +485,44 @@ def sign_vc_jwt(
     return signing_input + "." + b64url(key.sign(signing_input.encode("ascii")))
 
 
+def sign_vp_jwt(
+    presentation: Mapping[str, Any],
+    key: KeyPair,
+    *,
+    kid: str | None = None,
+    nonce: str | None = None,
+    aud: str | None = None,
+) -> str:
+    """Secure ``presentation`` (a VC 2.0 presentation; its holder should be ``key``'s controller) as a compact
+    ``vp+jwt`` (VC-JOSE-COSE §3.2.1): header ``alg``, ``kid``, ``typ`` ``vp+jwt``, ``cty`` ``vp``; ``nonce`` / ``aud``
+    carry a verifier's challenge and domain."""
+    if not isinstance(presentation, Mapping):
+        raise JoseError("a presentation must be a JSON object")
+    if "vc" in presentation or "vp" in presentation or "proof" in presentation:
+        raise JoseError("a vp+jwt payload is the unsecured presentation: no vc, vp or proof")
+    alg = _ALG_FOR_KEY[key.key_type]
+    header = {"alg": alg, "kid": kid or key.verification_method, "typ": "vp+jwt", "cty": "vp"}
+    claims = dict(presentation) | {k: v for k, v in (("nonce", nonce), ("aud", aud)) if v is not None}
+    try:
+        payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JoseError(f"the presentation is not JSON: {exc}") from None
+    signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + b64url(payload.encode())
+    return signing_input + "." + b64url(key.sign(signing_input.encode("ascii")))
+
+
 __all__ = [
     "ALGORITHMS",
+    "ENVELOPED_VP_MEDIA_TYPES",
     "JWT_REGISTERED_CLAIMS",
     "JoseError",
     "check_vc_jwt",
     "enveloped_token",
     "is_compact_jws",
     "jwk_thumbprint",
+    "jwt_time_checks",
+    "parse_compact_jws",
+    "resolve_kid",
     "sign_vc_jwt",
+    "sign_vp_jwt",
 ]

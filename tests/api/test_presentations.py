@@ -187,3 +187,30 @@ def test_submission_refusals_store_nothing(gateway: Gateway, partner: NewClient,
         "/presentations/submissions", json={"verifiablePresentation": good}, headers=gateway.auth(partner)
     )
     assert r.status_code == 200, r.text
+
+
+def test_verify_vp_jwt_bare_and_enveloped(gateway: Gateway, partner: NewClient, partner_key: KeyPair) -> None:
+    from vcgate.gateway import sign_vp_jwt
+
+    cred = signed_invoice(partner_key, "urn:uuid:3f3f3f3f-0000-4000-8000-00000000c0f1")
+    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"]}
+    vp |= {"holder": partner_key.controller, "verifiableCredential": [cred]}
+    token = sign_vp_jwt(vp, partner_key, nonce="c-jwt", aud="customs.example")
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiablePresentation",
+        "id": "data:application/vp+jwt," + token,
+    }
+    for data in (token, enveloped):
+        r = gateway.http.post(
+            "/presentations/verify",
+            json={"verifiablePresentation": data, "options": {"challenge": "c-jwt", "domain": "customs.example"}},
+            headers=gateway.auth(partner),
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["holder"] == partner_key.controller
+        assert [c["verified"] for c in r.json()["credentialResults"]] == [True]
+    r = _verify(gateway, partner, enveloped, challenge="other", domain="customs.example")
+    assert r.status_code == 400
+    assert r.json()["code"] == "PRESENTATION_INVALID"
+    assert _codes(r) == ["CHALLENGE_MISMATCH"]
