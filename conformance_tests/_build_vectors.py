@@ -416,14 +416,24 @@ def build(peer_script: Path | None, out: Path = VECTORS) -> list[dict[str, Any]]
             "httpStatuses": [400, 413],
         }
     )
-    bad = entry_number_v2(did)
-    bad["credentialSubject"]["undefinedTermForConformance"] = "not defined by any context"
+    # Only the VC 1.1 base context, which has no @vocab: the term is really dropped by JSON-LD. (Under the VC 2.0 or
+    # Traceability contexts an undefined term expands under issuer-dependent# instead: signed, and accepted with a
+    # warning by the default policy since issue 14.)
+    bad = {
+        "@context": [CREDENTIALS_V1_URL],
+        "id": "urn:uuid:0b9f3c4e-7d21-4a6b-9c3e-5f1a2b3c4d5e",
+        "type": ["VerifiableCredential"],
+        "issuer": did,
+        "issuanceDate": "2024-09-01T17:20:00Z",
+        "credentialSubject": {"id": "did:example:subject", "undefinedTermForConformance": "not defined by any context"},
+    }
     add(
         "SEC-103",
         "A credential with an undefined term is rejected even though its RDFC signature is valid",
         write("security/SEC-103-undefined-term.json", signed(bad)),
         "invalid",
-        "undefinedTermForConformance is dropped by JSON-LD, so the signature does not cover it",
+        "undefinedTermForConformance is dropped by JSON-LD (no context defines it, none has an @vocab), so the "
+        "signature does not cover it",
         f"VC-DI §2.5 (data loss detection); {vcgate_made}",
         codes=["UNDEFINED_TERM"],
     )

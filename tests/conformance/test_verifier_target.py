@@ -25,7 +25,7 @@ def test_lax_policy_fails_exactly_the_cases_it_lets_through() -> None:
     raw.update(
         name="lax",
         unsafe_skip_schema=True,  # no data-model rules and no JSON Schemas
-        undefined_terms_allowed={"EntryNumberCredential": ["undefinedTermForConformance"]},
+        undefined_terms_allowed={"VerifiableCredential": ["undefinedTermForConformance"]},
     )
     lax = LibraryVerifier(Policy.from_mapping(raw))
     failed = {v.id for v in vector_cases() if judge(v, lax.verify_bytes(v.document_bytes())) is not None}
@@ -55,3 +55,18 @@ def test_judge_of_http_answers() -> None:
     valid = _vector("DM-102")
     assert judge(valid, VerifyOutcome("verified", frozenset(), "", 200)) is None
     assert judge(valid, VerifyOutcome("invalid", frozenset({"X"}), "", 400)) == ("HTTP 400, expected [200]: invalid ()")
+
+
+def test_undefined_term_fails_on_the_rdfc_fast_path_too() -> None:
+    """SEC-103 is refused the first time (PyLD) and after the fast path compiled its shape (second sighting on)."""
+    from vcgate.gateway.verification._rdfc_fast import fast_stats
+
+    vector = _vector("SEC-103")
+    verifier = LibraryVerifier()
+    answered = fast_stats().answered
+    for _ in range(3):
+        outcome = verifier.verify_bytes(vector.document_bytes())
+        assert outcome.verdict == "invalid"
+        assert "UNDEFINED_TERM" in outcome.codes
+        assert outcome.proof_verified  # the signature is sound: only the strict-terms check refuses it
+    assert fast_stats().answered > answered  # the compiled path answered at least once

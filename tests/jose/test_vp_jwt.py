@@ -4,7 +4,9 @@ the project's key code, and each way one can be wrong."""
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +140,22 @@ def test_expired_presentation(holder: KeyPair) -> None:
     payload = vp(holder.controller, []) | {"nonce": "n-1", "aud": "customs.example", "exp": 1_700_000_000}
     token = forge({"alg": "EdDSA", "kid": holder.verification_method, "typ": "vp+jwt"}, payload, holder)
     assert codes(check(token)) == ["EXPIRED"]
+
+
+@pytest.mark.node
+def test_independent_node_producer() -> None:
+    """A vp+jwt made by Node's built-in crypto (did:jwk keys vcgate never saw) verifies; a changed nonce does not."""
+    script = Path(__file__).resolve().parent.parent / "node" / "vp-jwt-peer.mjs"
+    request = {"credential": cred("did:example:placeholder"), "nonce": "n-1", "aud": "customs.example"}
+    run = subprocess.run(
+        ["node", str(script)], input=json.dumps(request), capture_output=True, text=True, timeout=60, check=True
+    )
+    out = json.loads(run.stdout)
+    result = check(out["token"])
+    assert result.status == "verified", result.to_json()
+    assert result.holder == out["holder"]
+    assert [r.issuer for r in result.credentials] == [out["issuer"]]
+    assert check(envelope(out["token"])).status == "verified"
+    h, p, s = out["token"].split(".")
+    claims = json.loads(b64url_decode(p)) | {"nonce": "n-2"}
+    assert codes(check(f"{h}.{b64url(json.dumps(claims).encode())}.{s}", challenge="n-2")) == ["SIGNATURE_INVALID"]
