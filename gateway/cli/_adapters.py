@@ -200,6 +200,9 @@ class _SyncRun:
     failures: list[dict[str, Any]] = field(default_factory=list)
     cursor: Cursor | None = None
     revoked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: locator -> why its credential file holds weaker evidence than the adapter builds with its ledger healthy.
+    incomplete: dict[str, str] = field(default_factory=dict)
+    upgraded: int = 0
 
     def load_state(self) -> Cursor | None:
         if self.out is None or not (self.out / _STATE_FILE).is_file():
@@ -212,6 +215,7 @@ class _SyncRun:
                     "use another --out folder"
                 )
             cursor = Cursor.decode(state["cursor"])
+            self.incomplete = {str(k): str(v) for k, v in (state.get("incomplete") or {}).items()}
             if (self.out / _REVOCATIONS_FILE).is_file():
                 self.revoked = dict(json.loads((self.out / _REVOCATIONS_FILE).read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
@@ -221,7 +225,9 @@ class _SyncRun:
     def save_state(self) -> None:
         if self.out is None or self.cursor is None:
             return
-        state = {"adapter": self.name, "ledgerId": self.ledger_id, "cursor": self.cursor.encode()}
+        state: dict[str, Any] = {"adapter": self.name, "ledgerId": self.ledger_id, "cursor": self.cursor.encode()}
+        if self.incomplete:
+            state["incomplete"] = dict(sorted(self.incomplete.items()))
         _write_atomically(self.out / _STATE_FILE, json.dumps(state, indent=2) + "\n")
         if self.revoked:
             _write_atomically(self.out / _REVOCATIONS_FILE, json.dumps(self.revoked, indent=2, sort_keys=True) + "\n")
@@ -238,7 +244,24 @@ class _SyncRun:
             return candidates
         return [c for c in candidates if (self.out / _file_name(c)).is_file()] or candidates
 
-    def handle(self, record: SourceRecord) -> None:
+    def upgrade(self) -> None:
+        """Rebuild the credentials written with weaker evidence (a peer outage) and rewrite those now complete."""
+        for locator in sorted(self.incomplete):
+            try:
+                record = self.adapter.fetch(locator)
+            except VcgateError:
+                continue
+            if self._shortfall(record) is None:
+                del self.incomplete[locator]
+                self.handle(record, rewrite=True)
+                self.upgraded += 1
+
+    def _shortfall(self, record: SourceRecord) -> str | None:
+        hook = getattr(self.adapter, "evidence_shortfall", None)
+        found = hook(record) if callable(hook) else None
+        return str(found) if found is not None else None
+
+    def handle(self, record: SourceRecord, *, rewrite: bool = False) -> None:
         self.read += 1
         if record.kind == "revocation":
             for revoked in self.revoked_ids(record):
@@ -252,8 +275,8 @@ class _SyncRun:
         try:
             translation = self.adapter.translate(record)
             target = self.out / _file_name(translation.credential_id) if self.out is not None else None
-            if target is not None and target.is_file():
-                self.unchanged += 1  # idempotent: an issued credential is never rewritten
+            if target is not None and target.is_file() and not rewrite:
+                self.unchanged += 1  # idempotent: an issued credential is never rewritten (but for an upgrade)
                 return
             credential = (
                 self.issuer.issue(translation, created=datetime.now(UTC))
@@ -265,6 +288,9 @@ class _SyncRun:
             return
         if target is not None:
             _write_atomically(target, json.dumps(credential, indent=2, ensure_ascii=False) + "\n")
+        weaker = self._shortfall(record)
+        if weaker is not None:
+            self.incomplete[record.locator] = weaker
         self.written += 1
 
     def rewind(self, keep_through: int) -> None:
@@ -297,6 +323,8 @@ class _SyncRun:
             "revocations": self.revocations,
             "rewound": self.rewound,
             "failed": self.failures,
+            "incomplete": [{"locator": k, "reason": v} for k, v in sorted(self.incomplete.items())],
+            "upgraded": self.upgraded,
             "cursor": self.cursor.encode() if self.cursor is not None else None,
             "signed": self.issuer is not None,
         }
@@ -353,7 +381,10 @@ def sync_adapter(
 
     With --key the credentials are signed by the issuing service; the key's
     DID is offered to the adapter as its `witness` unless the configuration
-    names one. Exit 0 done, 1 some records failed, 2 the ledger went away.
+    names one. A credential whose evidence is weaker than the adapter builds
+    with its ledger healthy (a Fabric peer outage) is listed as incomplete
+    and rewritten by a later run once complete. Exit 0 done, 1 some records
+    failed or are incomplete, 2 the ledger went away.
     """
     try:
         plugin = load_adapter(name)
@@ -393,6 +424,9 @@ def sync_adapter(
     if start is None and not restart:
         start = saved
     run.cursor = start
+    if out is not None and run.incomplete:
+        run.upgrade()  # credentials written during an outage are rebuilt once their evidence is complete
+        run.save_state()
     error: str | None = None
     complete = True
     progress = Progress(
@@ -450,7 +484,7 @@ def sync_adapter(
         close()
     if error is not None:
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_INVALID if run.failures else EXIT_OK)
+    raise typer.Exit(EXIT_INVALID if run.failures or run.incomplete else EXIT_OK)
 
 
 # ----------------------------------------------------------------------------------------------------------------

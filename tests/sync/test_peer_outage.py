@@ -153,3 +153,61 @@ def test_under_attested_credentials_are_held_then_upgraded_in_place(
     strong = evidence_orgs(db)
     assert set(strong) == set(weak)  # upgraded in place: the same credential ids
     assert all(orgs == {"Org1MSP", "Org2MSP"} for orgs in strong.values())
+
+
+def file_orgs(out: Path) -> dict[str, set[str]]:
+    """Credential file -> the organisations whose attestations its evidence carries."""
+    from vcgate.adapters.fabric._attest import SignedPeerResponse
+    from vcgate.canonical_schema import b64url_decode
+
+    found = {}
+    for path in sorted(out.glob("*-*-*.json")):
+        material = json.loads(path.read_text(encoding="utf-8"))["evidence"][0]["proofMaterial"]
+        found[path.name] = {
+            SignedPeerResponse.from_proposal_response(b64url_decode(a)).endorser.msp_id
+            for a in material.get("validationAttestations", [])
+        }
+    return found
+
+
+def test_adapters_sync_out_rewrites_under_attested_files_once_the_peer_is_back(
+    ledger: ProductLedger,  # noqa: F811
+    peers: list[TestPeer],  # noqa: F811
+    network_files: Path,  # noqa: F811
+    relay: Relay,
+    tmp_path: Path,
+) -> None:
+    config: dict[str, Any] = make_config(
+        ledger,
+        peers,
+        network_files,
+        addresses=[peers[0].address, f"127.0.0.1:{relay.port}"],
+        attest=True,
+        minAttestingOrganizations=2,
+        pageSize=50,
+    )
+    config.pop("witness")
+    cfg = write_config(config, network_files / f"outage-out-{tmp_path.name}.yaml")
+    key = tmp_path / "gateway-key.json"
+    KeyPair.generate().to_file(key)
+    out = tmp_path / "credentials"
+    args = ("adapters", "sync", "fabric", "--config", str(cfg), "--out", str(out), "--key", str(key), "--json")
+
+    relay.stop()
+    during = vcgate(*args)
+    assert during.code == 1, during.stdout + during.stderr
+    summary = during.json()
+    weak = file_orgs(out)
+    assert weak
+    assert set(map(frozenset, weak.values())) == {frozenset({"Org1MSP"})}
+    assert len(summary["incomplete"]) == len(weak)
+
+    relay.start()
+    after = vcgate(*args)
+    assert after.code == 0, after.stdout + after.stderr
+    summary = after.json()
+    assert summary["upgraded"] == len(weak)
+    assert summary["incomplete"] == []
+    strong = file_orgs(out)
+    assert set(strong) == set(weak)  # the same files, rewritten
+    assert all(orgs == {"Org1MSP", "Org2MSP"} for orgs in strong.values())
