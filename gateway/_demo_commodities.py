@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,8 @@ CHECKED_AT = datetime(2025, 6, 1, tzinfo=UTC)
 #: Each party's plain-ledger key is bound from this day: before every scenario record (the oldest is of 2023).
 BOUND_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 ENTRY_SUMMARY = "CBP7501EntrySummaryCredential"
+#: The Fabric test MSP's certificates are valid from 1 Jan 2025 (vcgate.adapters.fabric.testing).
+FABRIC_FROM = datetime(2025, 1, 2, tzinfo=UTC)
 
 
 def commodity_names(folder: Path | None = None) -> list[str]:
@@ -98,9 +101,8 @@ def _credentials(scenario: dict[str, Any]) -> list[dict[str, Any]]:
             "descriptionOfMerchandise": summaries["descriptionOfMerchandise"],
         }
         at, valid = f"{day}T06:00:00Z", f"{day}T00:00:00Z"
-        items.append(
-            {"type": ENTRY_SUMMARY, "issuer": summaries["issuer"], "at": at, "validFrom": valid, "subject": subject}
-        )
+        item = {"type": ENTRY_SUMMARY, "issuer": summaries["issuer"], "at": at, "validFrom": valid}
+        items.append({**item, "ledger": summaries.get("ledger", "plain"), "subject": subject})
     return items
 
 
@@ -136,19 +138,35 @@ class CommodityRun:
             idents = tuple(Identifier(i["scheme"], str(i["value"])) for i in p.get("identifiers") or [])
             self.actors[p["id"]] = _Actor(p["id"], tuple(p["names"]), idents, ("plain",), KeyPair.generate())
         self.ledger: dict[str, Any] = {}
+        self.fabric_items: list[dict[str, Any]] = []
+        self.anchors: dict[str, dict[str, Any]] = {}
+        self.gateway = KeyPair.generate("ed25519")
 
-    def _bind(self, actor: _Actor) -> None:
-        match = {"publicKeyMultibase": actor.key.public.to_multibase()}
-        binding = Binding("plain-ledger-key", match, BOUND_FROM, ControlProof("signed-challenge", _nonce()))
-        signature = actor.key.sign(binding_challenge(actor.did, binding))
-
-        bound = Binding(
-            binding.kind, match, BOUND_FROM, ControlProof("signed-challenge", binding.proof.nonce, b64url(signature))
-        )
+    def _bind(
+        self, actor: _Actor, binding: Binding | None = None, sign: Callable[[bytes], bytes] | None = None
+    ) -> None:
+        """Bind a ledger identity (default: the party's plain-ledger key) by a signed challenge, checked as
+        `vcgate parties add` checks it."""
+        if binding is None:
+            match = {"publicKeyMultibase": actor.key.public.to_multibase()}
+            binding = Binding("plain-ledger-key", match, BOUND_FROM, ControlProof("signed-challenge", _nonce()))
+        signature = (sign or actor.key.sign)(binding_challenge(actor.did, binding))
+        proof = ControlProof("signed-challenge", binding.proof.nonce, b64url(signature), binding.proof.certificate)
+        bound = Binding(binding.kind, binding.match, BOUND_FROM, proof)
         check = check_binding_proof(actor.party(), bound)
         if check.status != "passed":
-            raise DemoError(f"{self.name}: party {actor.id}'s plain-ledger binding failed its proof of control")
+            raise DemoError(f"{self.name}: party {actor.id}'s {binding.kind} binding failed its proof of control")
         actor.bindings.append(bound)
+
+    def _bind_fabric(self, actor: _Actor, identity: Any) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        cert = x509.load_pem_x509_certificate(identity.certificate_pem)
+        fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        match = {"mspId": identity.msp_id, "certificateFingerprint": fingerprint}
+        proof = ControlProof("signed-challenge", _nonce(), certificate=identity.certificate_pem.decode("ascii"))
+        self._bind(actor, Binding("fabric-msp", match, BOUND_FROM, proof), identity.sign)
 
     def plain_ledger(self, store: Store) -> None:
         """Record every credential on a served plain ledger and register the adapter that reads it."""
@@ -165,6 +183,9 @@ class CommodityRun:
         self.stack.callback(client.close)
         mappings: dict[str, str] = {}
         for i, item in enumerate(_credentials(self.scenario)):
+            if item.get("ledger") == "fabric":
+                self.fabric_items.append(item)
+                continue
             t = item["type"]
             if t not in mappings:
                 (self.run / f"{t}.yaml").write_text(json.dumps(_mapping(t)), encoding="utf-8")
@@ -186,14 +207,89 @@ class CommodityRun:
         config = {"id": f"{self.name}-ledger", "url": server.url, "logVerifierKey": vkey, "mappings": mappings}
         config["configDir"] = str(self.run)
         store.register_adapter(f"{self.name}-ledger", "plain-ledger", config)
-        self.anchor = (log_key.ledger_id, {"kind": "plain", "logVerifierKey": vkey})
+        self.anchors[log_key.ledger_id] = {"kind": "plain", "logVerifierKey": vkey}
         self.ledger = {"ledgerId": log_key.ledger_id, "url": server.url, "entries": ledger.tree_size()}
+
+    def fabric(self, store: Store) -> None:
+        """The scenario's Fabric records (``ledger: fabric``, one submitting party) on a two-organisation channel
+        served by two TLS gRPC test peers; the fabric adapter is registered to read them."""
+        from vcgate.adapters.fabric.testing import TestNetwork, TestPeer, header_hash_of, issue_tls, write_msp_dir
+        from vcgate.adapters.sdk import CredentialMapping
+
+        issuers = {item["issuer"] for item in self.fabric_items}
+        if len(issuers) != 1:
+            raise DemoError(f"{self.name}: Fabric records come from one submitting party here, not {sorted(issuers)}")
+        orgs = ["CustomsBrokerMSP", "PortAuthorityMSP"]
+        net = TestNetwork.create(channel=f"{self.name}-entries", org_ids=orgs)
+        chaincode = "entries"
+        submitter, endorsers = net.clients[orgs[0]], [net.peers[o] for o in orgs]
+        blocks = [net.genesis_block()]
+        blocks.append(net.block(1, header_hash_of(blocks[-1]), [net.commit_definition_envelope(chaincode)]))
+        mappings: dict[str, str] = {}
+        for i, item in enumerate(self.fabric_items):
+            t, issuer = item["type"], self.actors[item["issuer"]]
+            mappings.setdefault(t, f"{t}.yaml")
+            record = {
+                "issuer": issuer.did,
+                "validFrom": item["validFrom"],
+                "subject": _dids(item["subject"], self.actors),
+            }
+            data = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
+            key = f"record~{t}~{i:04d}"
+            # The test MSP's certificates begin on 1 Jan 2025: older records are filed to the channel as a batch then.
+            net.clock = max(_time(item["at"]), FABRIC_FROM + timedelta(minutes=i))
+            tx = net.endorser_envelope(
+                client=submitter, endorsers=endorsers, chaincode=chaincode, function="Record",
+                args=[key.encode(), data], writes={key: data},
+            )  # fmt: skip
+            blocks.append(net.block(len(blocks), header_hash_of(blocks[-1]), [bytes(tx)]))
+        for t, file in mappings.items():
+            (self.run / file).write_text(json.dumps(_mapping(t)), encoding="utf-8")
+            store.put_mapping(CredentialMapping.from_file(self.run / file))
+        peers = []
+        for org in orgs:
+            peer = TestPeer(net, org, blocks).start()
+            self.stack.callback(peer.stop)
+            peers.append(peer)
+        folder = self.run / "fabric"
+        reader = net.orgs[orgs[0]].issue("client", f"cbp-reader@{orgs[0].lower()}")
+        write_msp_dir(reader, folder / "msp")
+        tls = issue_tls(net.orgs[orgs[0]], "cbp-reader-tls", server=False)
+        (folder / "client-tls.pem").write_bytes(tls.certificate_pem)
+        (folder / "client-tls.key").write_bytes(tls.key_pem)
+        (folder / "client-tls.key").chmod(0o600)
+        for peer in peers:
+            (folder / f"{peer.msp_id}-tlsca.pem").write_bytes(peer.tls.ca_pem)
+        # The submitting party's Fabric identity is bound to it by a signed challenge, as `vcgate parties add` checks.
+        self._bind_fabric(self.actors[next(iter(issuers))], submitter)
+        genesis = header_hash_of(blocks[0]).hex()
+        self.anchors["fabric:" + genesis[:16]] = {
+            "kind": "fabric", "genesisBlockHash": genesis, "minAttestingOrganizations": 2,
+        }  # fmt: skip
+        config = {
+            "configDir": str(folder),
+            "id": f"{self.name}-fabric",
+            "channel": net.channel,
+            "genesisBlockHash": genesis,
+            "peers": [{"address": p.address, "tlsRootCert": f"{p.msp_id}-tlsca.pem", "mspId": p.msp_id} for p in peers],
+            "identity": {"mspId": orgs[0], "mspDir": "msp"},
+            "tls": {"clientCert": "client-tls.pem", "clientKey": "client-tls.key"},
+            "mappings": [
+                {"mapping": str(self.run / f), "chaincode": chaincode, "keys": f"record~{t}~*"}
+                for t, f in mappings.items()
+            ],
+            "witness": self.gateway.controller,
+            "timeout": 10,
+        }
+        store.register_adapter(f"{self.name}-fabric", "fabric", config)
+        self.fabric_ledger = {"ledgerId": "fabric:" + genesis[:16], "channel": net.channel, "blocks": len(blocks)}
+        self.fabric_ledger["records"] = len(self.fabric_items)
 
     def policy(self) -> Policy:
         raw: dict[str, Any] = json.loads(json.dumps(dict(Policy.default().raw)))
         raw["name"] = f"cbp-{self.name}-demo"
         raw["trust"] = {
-            "anchors": dict([self.anchor]),
+            "anchors": self.anchors,
             "roots_of_authority": self.scenario.get("roots_of_authority", {}),
             "issuer_permissions": {},
             "required_evidence": {},
@@ -215,14 +311,20 @@ class CommodityRun:
         self.plain_ledger(store)
         for actor in self.actors.values():
             self._bind(actor)
+        if self.fabric_items:
+            self.fabric(store)
+            self.ledger["fabric"] = self.fabric_ledger
+        for actor in self.actors.values():
             store.put_party(actor.party())
         signers = {a.did: _signer(a.key) for a in self.actors.values()}
-        report = sync(store, now=CHECKED_AT - timedelta(hours=1), partner_signers=signers).to_json()["adapters"]
+        report = sync(
+            store, now=CHECKED_AT - timedelta(hours=1), witness_key=self.gateway, partner_signers=signers
+        ).to_json()["adapters"]
         errors = {n: c["errors"] for n, c in report.items() if c["errors"]}
         if errors:
             raise DemoError(f"{self.name}: sync failed: {errors}")
         self.ledger["stored"] = sum(c["stored"] for c in report.values())
-        say(f"{self.name}: {self.ledger['stored']} credentials synced from the plain ledger; running the entries")
+        say(f"{self.name}: {self.ledger['stored']} credentials synced; running the entries")
         wf = builtin_workflow(self.scenario["workflow"])
         policy = policy_with_workflow(self.policy(), wf)
         data = "".join(json.dumps(e, default=str) + "\n" for e in self.scenario["entries"]).encode()

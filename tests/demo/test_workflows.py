@@ -15,6 +15,7 @@ import yaml
 
 from vcgate.gateway._demo import DemoError
 from vcgate.gateway._demo_commodities import COMMODITY_DIR, run_commodities
+from vcgate.gateway._store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED: dict[str, dict[str, list[str]]] = yaml.safe_load((ROOT / "tests" / "workflows" / "expected.yaml").read_text())
@@ -51,7 +52,7 @@ def test_demo_workflow_steel_prints_one_table_with_each_verdict_and_reason(tmp_p
 
 @pytest.mark.server
 def test_demo_workflow_steel_json_names_the_workflow_of_every_entry(tmp_path: Path) -> None:
-    proc = _run("--workflow", "steel", "--json", "--workdir", str(tmp_path))
+    proc = _run("--workflow", "steel", "--json", "--keep", "--workdir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
     assert doc["workflows"] == ["steel"]
@@ -62,7 +63,23 @@ def test_demo_workflow_steel_json_names_the_workflow_of_every_entry(tmp_path: Pa
         e = got[entry]
         assert (e["workflow"], e["verdict"], e["reasons"][0], e["clause"]) == ("steel", verdict, reason, clause)
         assert e["ok"] is True
-    assert doc["commodityLedgers"]["steel"]["ledgerId"].startswith("plain:")
+    ledgers = doc["commodityLedgers"]["steel"]
+    assert ledgers["ledgerId"].startswith("plain:")
+    # The broker's CBP 7501 entry summaries live on a Fabric channel (two TLS gRPC test peers), the rest on the
+    # plain ledger: each credential's evidence names its ledger.
+    assert ledgers["fabric"]["ledgerId"].startswith("fabric:")
+    store = Store.open(f"sqlite:///{tmp_path / 'run' / 'commodities' / 'steel' / 'vcgate.sqlite'}")
+    try:
+        ids = store.credential_ids([("type", "CBP7501EntrySummaryCredential")])
+        assert len(ids) == len(EXPECTED["steel"])
+        kinds = {c.document["evidence"][0]["ledgerId"] for c in store.credentials(ids).values()}
+        assert kinds == {ledgers["fabric"]["ledgerId"]}
+        others = store.credential_ids([("type", "MillTestReportCredential")])
+        assert {c.document["evidence"][0]["ledgerId"] for c in store.credentials(others).values()} == {
+            ledgers["ledgerId"]
+        }
+    finally:
+        store.close()
 
 
 @pytest.mark.server
