@@ -1060,9 +1060,13 @@ def _print_result(result: DemoResult, console: Console) -> None:
         console.print(f"synced [bold]{name}[/]: {counts['stored']} credentials, {counts['revocations']} revocations")
     for name, info in result.commodities.items():
         console.print(f"[bold]plain[/] {info['ledgerId']} ({name}): {info['entries']} entries at {info['url']}")
+        if "fabric" in info:
+            fab = info["fabric"]
+            console.print(f"[bold]fabric[/] {fab['ledgerId']} ({name}): {fab['records']} records, 2 TLS gRPC peers")
     for workflow in result.workflows:
         entries = [e for e in result.entries if e.workflow == workflow]
-        title = "Entries verified across three ledgers" if workflow == "ipr" else f"Workflow {workflow} (plain ledger)"
+        where = "plain ledger + Fabric" if "fabric" in result.commodities.get(workflow, {}) else "plain ledger"
+        title = "Entries verified across three ledgers" if workflow == "ipr" else f"Workflow {workflow} ({where})"
         console.print(_entry_table(entries, title))
     if result.report_json is not None:
         console.print(f"signed VerificationReport: {result.report_json}")

@@ -39,7 +39,7 @@ def test_demo_workflow_steel_prints_one_table_with_each_verdict_and_reason(tmp_p
     proc = _run("--workflow", "steel", "--workdir", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    assert "Workflow steel (plain ledger)" in out
+    assert "Workflow steel (plain ledger + Fabric)" in out
     assert "Entries verified across three ledgers" not in out  # the IPR run (anvil, Fabric) did not start
     assert "all 6 entries got the expected verdict for the right reason" in out
     rows = [ln for ln in out.splitlines() if ln.startswith("│ STL-")]
