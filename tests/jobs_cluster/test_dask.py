@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 import yaml
 from jobs._world import CHECKED_AT, World
-from plain_ledger.conftest import postgres_server, postgres_url  # noqa: F401 - pytest fixtures, used by name
 
 from vcgate.gateway._cluster import ClusterError, DaskExecutor
 from vcgate.gateway._jobs import InlineExecutor, create_job, job_results, job_status, read_entry_file, run_job
@@ -150,7 +149,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 @pytest.fixture
 def pg_world(
     world_and_rows: tuple[World, dict[str, dict[str, Any]], Path],
-    postgres_url: str,  # noqa: F811 - the fixture imported above
+    postgres_url: str,
 ) -> tuple[World, dict[str, dict[str, Any]], str]:
     world, rows, _ = world_and_rows  # a fresh PostgreSQL database per test, filled with the world's credentials
     store = Store.open(postgres_url)
