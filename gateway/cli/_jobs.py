@@ -315,7 +315,8 @@ def sync_command(
         str | None,
         typer.Option(
             help="Dask scheduler (tcp://HOST:8786) or 'local': one task per adapter, one writer per cursor (a "
-            "lease); default $VCGATE_DASK_SCHEDULER, else in this process. --witness-key must exist on the workers."
+            "lease) whose records are translated and signed on every worker; default $VCGATE_DASK_SCHEDULER, else "
+            "in this process. --witness-key must exist on the workers (docs/scale-out.md)."
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -362,6 +363,7 @@ def sync_command(
                     policy=dict(pol.raw) if verify else None,
                     checker_factory=checkers,
                     retry_quarantined=retry_quarantined,
+                    witness_suite=witness_suite,
                 )
             except VcgateError as exc:
                 _fail(str(exc))
