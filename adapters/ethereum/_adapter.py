@@ -883,8 +883,9 @@ class EthereumAdapter:
         if record.proof_material.get("kind") in (KIND_EAS, KIND_EAS_OFFCHAIN):
             problem = validity_beyond_expiration(translation.credential, record.content_field("expirationTime"))
             if problem:
-                # A credential must not outlive its attestation; replay rebuilds credentials from the mapping alone,
-                # so the adapter refuses rather than shortens (a mapping can bound validUntil itself).
+                # A credential must not outlive its attestation. The built-in mapping bounds validUntil (`earliest`);
+                # replay rebuilds credentials from the mapping alone, so for a custom mapping that does not, the
+                # adapter refuses rather than shortens.
                 raise TranslationError("ETHEREUM_VALIDITY_BEYOND_EXPIRATION", f"record {record.locator}: {problem}")
         return translation
 
