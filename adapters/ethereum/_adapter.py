@@ -89,7 +89,16 @@ IP_LICENCE_SCHEMA: Final = (
     "string licenseId,string ipRightsCredential,string ipRightsType,string recordationNumber,string licenseeDid,"
     "string licenseeName,string[] gtins,string[] territories,uint64 termStart,uint64 termEnd,string conditions"
 )
-_PROFILES: Final = {"ip-licence": (IP_LICENCE_SCHEMA, "eas-ip-licence.yaml")}
+#: vcgate's EAS schema for natural-gas producer environmental passports, mapped by
+#: ``mappings/eas-gas-passport.yaml`` (profile ``gas-passport``).
+GAS_PASSPORT_SCHEMA: Final = (
+    "string passportNumber,string producerDid,string producerName,string methaneIntensity,uint64 validFrom,"
+    "uint64 validUntil"
+)
+_PROFILES: Final = {
+    "ip-licence": (IP_LICENCE_SCHEMA, "eas-ip-licence.yaml"),
+    "gas-passport": (GAS_PASSPORT_SCHEMA, "eas-gas-passport.yaml"),
+}
 _ANCHORED_MAPPING: Final = "anchored-ip-licence.yaml"
 _CALL_BATCH = 200
 
@@ -883,8 +892,9 @@ class EthereumAdapter:
         if record.proof_material.get("kind") in (KIND_EAS, KIND_EAS_OFFCHAIN):
             problem = validity_beyond_expiration(translation.credential, record.content_field("expirationTime"))
             if problem:
-                # A credential must not outlive its attestation; replay rebuilds credentials from the mapping alone,
-                # so the adapter refuses rather than shortens (a mapping can bound validUntil itself).
+                # A credential must not outlive its attestation. The built-in mapping bounds validUntil (`earliest`);
+                # replay rebuilds credentials from the mapping alone, so for a custom mapping that does not, the
+                # adapter refuses rather than shortens.
                 raise TranslationError("ETHEREUM_VALIDITY_BEYOND_EXPIRATION", f"record {record.locator}: {problem}")
         return translation
 
