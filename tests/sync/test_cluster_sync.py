@@ -4,6 +4,7 @@ the store is read back and compared with an in-process sync of the same ledger i
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -222,6 +223,19 @@ def _sync_process(url: str, key_file: Path, address: str) -> subprocess.Popen[st
     )
 
 
+def _start_workers(cluster: Cluster) -> dict[str, subprocess.Popen[bytes]]:
+    """Two workers, each with the sync modules imported (as ``dask worker --preload vcgate.gateway._cluster`` does):
+    a worker still importing on a loaded machine would let the other take every chunk."""
+    from distributed import Client
+
+    procs = {name: cluster.start_worker(name) for name in ("w1", "w2")}
+    cluster.wait_workers(2)
+    with Client(cluster.address, timeout=30) as client:
+        for module in ("vcgate.gateway._cluster", "vcgate.adapters.plain_ledger", "vcgate.gateway._jobs"):
+            client.run(importlib.import_module, module)
+    return procs
+
+
 def _stored_count(url: str) -> int:
     store = Store.open(url)
     try:
@@ -243,9 +257,7 @@ def test_one_adapters_records_are_signed_on_both_workers_and_stored_as_in_proces
     write_mapping(tmp_path / "key-licence.yaml", key_type_default=True)
     _fill(ledger, gs1, SPREAD_RECORDS)
     _register_at(tmp_path, ledger, postgres_url, pair.controller, page_size=100)
-    cluster.start_worker("w1")
-    cluster.start_worker("w2")
-    cluster.wait_workers(2)
+    _start_workers(cluster)
 
     proc = _sync_process(postgres_url, key_file, cluster.address)
     stdout, stderr = proc.communicate(timeout=600)
@@ -290,8 +302,7 @@ def test_a_worker_killed_mid_sync_leaves_the_store_a_local_sync_makes(
     write_mapping(tmp_path / "key-licence.yaml", key_type_default=True)
     _fill(ledger, gs1, SPREAD_RECORDS)
     _register_at(tmp_path, ledger, postgres_url, pair.controller, page_size=20)
-    procs = {name: cluster.start_worker(name) for name in ("w1", "w2")}
-    cluster.wait_workers(2)
+    procs = _start_workers(cluster)
 
     proc = _sync_process(postgres_url, key_file, cluster.address)
     from distributed import Client
