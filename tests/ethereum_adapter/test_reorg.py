@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ethereum.conftest import AnvilNode, Deployment, deploy_all, start_anvil, stop_anvil
+from ethereum.conftest import AnvilNode, Deployment, deploy_all, isolated
 
 from vcgate.adapters.ethereum import IP_LICENCE_SCHEMA, EthereumAdapter, RewindPage
 from vcgate.adapters.sdk import Cursor
@@ -20,12 +20,10 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture
-def chain() -> Iterator[tuple[AnvilNode, Deployment]]:
-    node = start_anvil()
-    try:
+def chain(anvil_server: AnvilNode) -> Iterator[tuple[AnvilNode, Deployment]]:
+    # The run's node: the tests' reorgs revert to snapshots they take inside this one, which undoes them all.
+    with isolated(anvil_server) as node:
         yield node, deploy_all(node)
-    finally:
-        stop_anvil(node)
 
 
 def follow(adapter: EthereumAdapter, since: Cursor | None, output: dict[str, int]) -> tuple[Cursor | None, int]:
