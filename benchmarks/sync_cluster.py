@@ -15,7 +15,9 @@ PostgreSQL's CPU are not counted. Run from the repository root:
 
     python benchmarks/sync_cluster.py [--records 5000] [--workers 1,2] [--json]
 
-On demand only; figures are in docs/scale-out.md.
+On demand only. Measured 2026-12-08 (2-core x86_64 VM, shared: load 5.9 at start, 8.2 at end; 5,000 records):
+in-process 78 records/s, 3.07 ms CPU/record; Dask 1 worker 97/s, 3.97 ms; Dask 2 workers 100/s, 4.30 ms, the
+records split 2,625 / 2,375 between the workers; stores equal. See docs/scale-out.md.
 """
 
 from __future__ import annotations
