@@ -301,7 +301,9 @@ def sync_page(
     run.counts["unchanged"] += len(docs) - commit.stored
     run.counts["revocations"] += commit.revocations
     run.counts["rewound"] += commit.rewound
-    run.counts["quarantined"] += len(quarantined)
+    # Newly quarantined only: a retried record that is held again is counted by inQuarantine at the end of the pass
+    # (if a rewind drops it meanwhile, nothing is held and the pass did not fail).
+    run.counts["quarantined"] += sum(1 for q in quarantined if q.locator not in retried)
     run.counts["released"] += len(released)
     run.counts["quarantine"].extend(q.to_json() for q in quarantined)
     run.stored_ids.extend(str(d["id"]) for d in docs)
