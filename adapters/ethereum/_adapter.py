@@ -782,7 +782,10 @@ class EthereumAdapter:
         for page in self._scanner().scan(chain_since):
             if page.rewound_from is not None:
                 target = page.next_position or ChainPosition(self.start_block - 1, "", AFTER_BLOCK)
-                yield RewindPage((), target.to_cursor(), page.rewound_from.to_cursor(), target.block)
+                # Keep height 0 at least: the genesis block cannot reorganise, and off-chain attestations sit at
+                # height 0; dropping them on a rewind near the start block would lose them for good.
+                keep = max(target.block, 0)
+                yield RewindPage((), target.to_cursor(), page.rewound_from.to_cursor(), keep)
                 continue
             entries = self._chain_records(page)
             for start in range(0, len(entries), self.page_size):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ethereum.conftest import DEV_KEYS, AnvilNode, Deployment, deploy_all, start_anvil, stop_anvil
+from ethereum.conftest import DEV_KEYS, AnvilNode, Deployment, deploy_all, isolated
 
 from vcgate.adapters.ethereum import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping, schema_uid
 from vcgate.adapters.sdk import SourceRecord, TranslationError, apply_mapping
@@ -124,12 +124,9 @@ class Chain:
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    node: AnvilNode = start_anvil()
-    try:
+def chain(anvil_server: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    with isolated(anvil_server) as node:
         yield Chain(deploy_all(node), tmp_path_factory.mktemp("eas-sdk"))
-    finally:
-        stop_anvil(node)
 
 
 @pytest.fixture(scope="module")
