@@ -967,6 +967,26 @@ class Store:
                 out.update((r[0], json.loads(r[1])) for r in rows)
         return out
 
+    def result_verdicts(self, keys: Iterable[str], policy_digest: str, checked_at: datetime) -> dict[str, str]:
+        """The verdict column of the stored entry results under (policy digest, checked at), by entry key (what
+        :meth:`results` holds under ``verdict``, without reading and parsing each result)."""
+        wanted = sorted(set(keys))
+        t = results_table
+        out: dict[str, str] = {}
+        with self.db.transaction() as conn:
+            for chunk in _chunks(wanted, 500):
+                rows = conn.execute(
+                    select(t.c.entry_key, t.c.verdict).where(
+                        and_(
+                            t.c.entry_key.in_(chunk),
+                            t.c.policy_digest == policy_digest,
+                            t.c.checked_at == _ts(checked_at),
+                        )
+                    )
+                )
+                out.update((r[0], r[1]) for r in rows)
+        return out
+
     def done_keys(self, keys: Iterable[str], policy_digest: str, checked_at: datetime) -> set[str]:
         """Which entry keys already have a stored result."""
         wanted = sorted(set(keys))
