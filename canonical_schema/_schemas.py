@@ -26,26 +26,31 @@ class _PackagedSchema:
 
 
 @cache
-def _packaged() -> Mapping[str, _PackagedSchema]:
+def _index() -> Mapping[str, Mapping[str, Any]]:
+    # the index alone: a process verifying one credential type parses (and hash-checks) only that type's schema
     root = resources.files(__package__).joinpath("schemas")
     index = json.loads(root.joinpath("index.json").read_text(encoding="utf-8"))
-    out: dict[str, _PackagedSchema] = {}
-    for entry in index["schemas"]:
-        raw = root.joinpath(entry["file"]).read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != entry["sha256"]:
-            raise VcgateError(
-                f"packaged schema {entry['name']} ({entry['file']}) has sha256 {digest}, expected "
-                f"{entry['sha256']}: the installed package is corrupt or was edited by hand; "
-                "reinstall vcgate or re-run scripts/derive_schemas.py"
-            )
-        out[entry["name"]] = _PackagedSchema(entry["name"], entry["kind"], json.loads(raw))
-    return out
+    return {entry["name"]: entry for entry in index["schemas"]}
 
 
+@cache
+def _packaged_one(name: str) -> _PackagedSchema:
+    entry = _index()[name]
+    raw = resources.files(__package__).joinpath("schemas", entry["file"]).read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != entry["sha256"]:
+        raise VcgateError(
+            f"packaged schema {entry['name']} ({entry['file']}) has sha256 {digest}, expected "
+            f"{entry['sha256']}: the installed package is corrupt or was edited by hand; "
+            "reinstall vcgate or re-run scripts/derive_schemas.py"
+        )
+    return _PackagedSchema(entry["name"], entry["kind"], json.loads(raw))
+
+
+@cache
 def known_credential_types() -> tuple[str, ...]:
     """The credential types that have a canonical JSON Schema, in the order of ``schemas/index.json``."""
-    return tuple(s.name for s in _packaged().values() if s.kind == "credential")
+    return tuple(name for name, entry in _index().items() if entry["kind"] == "credential")
 
 
 def schema_for(type_name: str) -> dict[str, Any] | None:
@@ -55,14 +60,15 @@ def schema_for(type_name: str) -> dict[str, Any] | None:
     Credential types are listed by :func:`known_credential_types`; data schemas are ``LedgerEvidence`` and
     ``CBPImporterOfRecord``.
     """
-    packaged = _packaged().get(type_name)
-    return None if packaged is None else copy.deepcopy(dict(packaged.document))
+    if type_name not in _index():
+        return None
+    return copy.deepcopy(dict(_packaged_one(type_name).document))
 
 
 @cache
 def compiled_validator(type_name: str) -> Draft202012Validator:
     """The cached compiled validator for one packaged schema (KeyError for an unknown name)."""
-    return Draft202012Validator(_packaged()[type_name].document, format_checker=format_checker())
+    return Draft202012Validator(_packaged_one(type_name).document, format_checker=format_checker())
 
 
 def _rs_date_time(value: str) -> bool:
@@ -78,7 +84,7 @@ def fast_validator(type_name: str) -> Any:
     on every valid and invalid case of the schema tests.
     """
     return jsonschema_rs.validator_for(
-        dict(_packaged()[type_name].document),
+        dict(_packaged_one(type_name).document),
         formats={"date-time": _rs_date_time, "date": is_date, "uri": is_url},
         validate_formats=True,
         ignore_unknown_formats=True,

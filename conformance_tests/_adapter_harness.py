@@ -26,6 +26,7 @@ from vcgate.adapters.sdk import (
 )
 from vcgate.canonical_schema import VcgateError
 
+from ._served import ServedAdapter
 from ._targets import ConformanceConfigError, Target
 
 
@@ -149,6 +150,25 @@ class AdapterUnderTest:
             if m.id == mapping_id and m.digest == digest:
                 return m
         return None
+
+    @cached_property
+    def served(self) -> ServedAdapter:
+        """The adapter as a served endpoint: a ``remote`` target's own service, else a fresh instance served by the
+        suite on 127.0.0.1 (stopped by :meth:`close`)."""
+        if self.plugin.kind == "remote":
+            return ServedAdapter.for_remote_target(self.target.adapter_config)
+        return ServedAdapter.serve(self.new_instance())
+
+    @property
+    def in_process(self) -> bool:
+        """Whether the suite holds the adapter itself (so served answers can be compared with in-process ones)."""
+        return self.plugin.kind != "remote"
+
+    def close(self) -> None:
+        """Stop what the run started (the served endpoint, if a case asked for it)."""
+        served = self.__dict__.pop("served", None)
+        if served is not None:
+            served.close()
 
     @property
     def at(self) -> datetime:

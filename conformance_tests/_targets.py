@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vcgate.adapters.sdk import CredentialMapping, load_adapter_config, parse_datetime
+from vcgate.adapters.sdk import CredentialMapping, Cursor, load_adapter_config, parse_datetime
 from vcgate.canonical_schema import VcgateError
 
 from ._cases import CASE_ID, TargetKind, catalogue
@@ -41,6 +41,7 @@ _SETTINGS_KEYS = frozenset(
         "clientSecret",
         "scope",
         "issuer",
+        "staleCursor",
         "timeout",
     }
 )
@@ -63,6 +64,7 @@ class Settings:
     scope: str | None = None
     issuer: str | None = None
     timeout: float = 30.0
+    stale_cursor: str | None = None
     config_dir: Path = Path(".")
 
     @classmethod
@@ -139,6 +141,7 @@ class Settings:
             scope=text("scope"),
             issuer=text("issuer"),
             timeout=float(timeout),
+            stale_cursor=stale_cursor(section.get("staleCursor")),
             config_dir=config_dir,
         )
 
@@ -156,6 +159,19 @@ class Settings:
             except (OSError, ModuleNotFoundError) as exc:
                 raise ConformanceConfigError(f"cannot read published mapping {spec}: {exc}") from None
         return tuple(out)
+
+
+def stale_cursor(value: Any) -> str | None:
+    """Check ``conformance.staleCursor``: a cursor token (``c1.…``) of a branch the ledger no longer holds."""
+    if value is None:
+        return None
+    try:
+        Cursor.decode(value)
+    except VcgateError:
+        raise ConformanceConfigError(
+            "conformance.staleCursor must be a cursor token (c1.…) from a branch the ledger no longer holds"
+        ) from None
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -261,9 +261,11 @@ def conformance_target(request: pytest.FixtureRequest) -> Target:
 
 
 @pytest.fixture(scope="session")
-def adapter_under_test(conformance_target: Target) -> AdapterUnderTest:
-    """The adapter under test (an ``adapter:NAME`` target)."""
-    return AdapterUnderTest(conformance_target)
+def adapter_under_test(conformance_target: Target) -> Iterator[AdapterUnderTest]:
+    """The adapter under test (an ``adapter:NAME`` target); what it served is stopped at the end of the run."""
+    aut = AdapterUnderTest(conformance_target)
+    yield aut
+    aut.close()
 
 
 @pytest.fixture(scope="session")

@@ -329,6 +329,7 @@ class SyncSpec:
     checker_factory: str | None = None
     retry_quarantined: bool = False
     lease_seconds: float = 900.0
+    witness_suite: str = "eddsa-rdfc-2022"
 
 
 def sync_adapter_task(spec: SyncSpec) -> dict[str, Any]:
@@ -368,6 +369,7 @@ def sync_adapter_task(spec: SyncSpec) -> dict[str, Any]:
                 checkers=checkers,
                 retry_quarantined=spec.retry_quarantined,
                 only=[spec.adapter],
+                witness_suite=spec.witness_suite,
             )
             counts = dict(report.adapters.get(spec.adapter, {"errors": ["not registered"]}))
             counts["worker"] = _worker_address()
@@ -389,9 +391,11 @@ def sync_on_cluster(
     checker_factory: str | None = None,
     retry_quarantined: bool = False,
     workers: int | None = None,
+    witness_suite: str = "eddsa-rdfc-2022",
 ) -> dict[str, dict[str, Any]]:
     """Run one sync task per adapter on the cluster; return each adapter's counts (a failed task's error is in
-    its ``errors``). ``address`` ``None``/``"local"`` starts a ``LocalCluster``."""
+    its ``errors``). ``address`` ``None``/``"local"`` starts a ``LocalCluster``. ``witness_suite`` is the
+    cryptosuite of witness signatures, as for :func:`~vcgate.gateway._sync.sync`."""
     executor = DaskExecutor(address, workers=workers)
     url = absolute_sqlite_url(store_url)
     key_path = str(Path(witness_key_path).resolve()) if witness_key_path else None
@@ -399,7 +403,10 @@ def sync_on_cluster(
     try:
         from distributed import as_completed
 
-        specs = [SyncSpec(url, name, now, key_path, policy, checker_factory, retry_quarantined) for name in adapters]
+        specs = [
+            SyncSpec(url, name, now, key_path, policy, checker_factory, retry_quarantined, witness_suite=witness_suite)
+            for name in adapters
+        ]
         futures = executor.client.map(
             sync_adapter_task, specs, key=[f"vcgate-sync-{executor.run_id}-{n}" for n in adapters], retries=1
         )

@@ -1063,9 +1063,14 @@ def _print_result(result: DemoResult, console: Console) -> None:
         if "fabric" in info:
             fab = info["fabric"]
             console.print(f"[bold]fabric[/] {fab['ledgerId']} ({name}): {fab['records']} records, 2 TLS gRPC peers")
+        if "ethereum" in info:
+            eth = info["ethereum"]
+            console.print(f"[bold]ethereum[/] {eth['ledgerId']} ({name}): {eth['records']} EAS attestations on anvil")
+    kinds = {"fabric": "Fabric", "ethereum": "EAS"}
     for workflow in result.workflows:
         entries = [e for e in result.entries if e.workflow == workflow]
-        where = "plain ledger + Fabric" if "fabric" in result.commodities.get(workflow, {}) else "plain ledger"
+        info = result.commodities.get(workflow, {})
+        where = " + ".join(["plain ledger", *(v for k, v in kinds.items() if k in info)])
         title = "Entries verified across three ledgers" if workflow == "ipr" else f"Workflow {workflow} ({where})"
         console.print(_entry_table(entries, title))
     if result.report_json is not None:

@@ -1,9 +1,11 @@
-"""The commodity part of ``vcgate demo``: each scenario of ``examples/commodities`` on a real plain ledger.
+"""The commodity part of ``vcgate demo``: each scenario of ``examples/commodities`` on real ledgers of two kinds.
 
 Every scenario credential is a record on a plain ledger served by uvicorn on 127.0.0.1, signed by its issuer's
-per-run key; the gateway syncs it with the plain-ledger adapter (a published mapping per credential type, partner
-mode: the issuer's own issuing service signs the translation), then judges every entry with the scenario's shipped
-workflow (docs/workflows.md). The verdicts are set against ``examples/commodities/expected.yaml``.
+per-run key, or (``ledger: fabric`` / ``ledger: ethereum``) a write on a Fabric channel served by TLS gRPC test
+peers or an EAS attestation on anvil; the gateway syncs them with the real adapters (a published mapping per
+credential type, partner mode: the issuer's own issuing service signs the translation), then judges every entry with
+the scenario's shipped workflow (docs/workflows.md). The verdicts are set against
+``examples/commodities/expected.yaml``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ CHECKED_AT = datetime(2025, 6, 1, tzinfo=UTC)
 #: Each party's plain-ledger key is bound from this day: before every scenario record (the oldest is of 2023).
 BOUND_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 ENTRY_SUMMARY = "CBP7501EntrySummaryCredential"
+#: The credential type the demo attests on EAS (vcgate's ``gas-passport`` schema, docs/ethereum.md).
+PASSPORT = "NaturalGasProducerEnvironmentalPassportCredential"
 #: The Fabric test MSP's certificates are valid from 1 Jan 2025 (vcgate.adapters.fabric.testing).
 FABRIC_FROM = datetime(2025, 1, 2, tzinfo=UTC)
 
@@ -139,8 +143,17 @@ class CommodityRun:
             self.actors[p["id"]] = _Actor(p["id"], tuple(p["names"]), idents, ("plain",), KeyPair.generate())
         self.ledger: dict[str, Any] = {}
         self.fabric_items: list[dict[str, Any]] = []
+        self.eth_items: list[dict[str, Any]] = []
         self.anchors: dict[str, dict[str, Any]] = {}
         self.gateway = KeyPair.generate("ed25519")
+
+    def _subject(self, item: dict[str, Any]) -> Any:
+        """A scenario record's subject: party DIDs filled in, over its base example when it names one."""
+        subject = _dids(copy.deepcopy(item["subject"]), self.actors)
+        if "base" in item:
+            base = json.loads((EXAMPLES_DIR / item["base"]).read_text(encoding="utf-8"))["credentialSubject"]
+            subject = _merge(base, subject)
+        return subject
 
     def _bind(
         self, actor: _Actor, binding: Binding | None = None, sign: Callable[[bytes], bytes] | None = None
@@ -186,15 +199,15 @@ class CommodityRun:
             if item.get("ledger") == "fabric":
                 self.fabric_items.append(item)
                 continue
+            if item.get("ledger") == "ethereum":
+                self.eth_items.append(item)
+                continue
             t = item["type"]
             if t not in mappings:
                 (self.run / f"{t}.yaml").write_text(json.dumps(_mapping(t)), encoding="utf-8")
                 mappings[t] = f"{t}.yaml"
                 store.put_mapping(CredentialMapping.from_file(self.run / mappings[t]))
-            subject = _dids(copy.deepcopy(item["subject"]), self.actors)
-            if "base" in item:
-                base = json.loads((EXAMPLES_DIR / item["base"]).read_text(encoding="utf-8"))["credentialSubject"]
-                subject = _merge(base, subject)
+            subject = self._subject(item)
             issuer = self.actors[item["issuer"]]
             record = {"recordType": t, "issuer": issuer.did, "validFrom": item["validFrom"], "subject": subject}
             if item.get("validUntil"):
@@ -211,35 +224,38 @@ class CommodityRun:
         self.ledger = {"ledgerId": log_key.ledger_id, "url": server.url, "entries": ledger.tree_size()}
 
     def fabric(self, store: Store) -> None:
-        """The scenario's Fabric records (``ledger: fabric``, one submitting party) on a two-organisation channel
-        served by two TLS gRPC test peers; the fabric adapter is registered to read them."""
+        """The scenario's Fabric records (``ledger: fabric``) on a two-organisation channel (the scenario's
+        ``fabric`` section names them, its channel and chaincode) served by two TLS gRPC test peers; each
+        submitting party writes with its own client identity of the first organisation, bound to its DID. The
+        fabric adapter is registered to read them."""
         from vcgate.adapters.fabric.testing import TestNetwork, TestPeer, header_hash_of, issue_tls, write_msp_dir
         from vcgate.adapters.sdk import CredentialMapping
 
-        issuers = {item["issuer"] for item in self.fabric_items}
-        if len(issuers) != 1:
-            raise DemoError(f"{self.name}: Fabric records come from one submitting party here, not {sorted(issuers)}")
-        orgs = ["CustomsBrokerMSP", "PortAuthorityMSP"]
-        net = TestNetwork.create(channel=f"{self.name}-entries", org_ids=orgs)
-        chaincode = "entries"
-        submitter, endorsers = net.clients[orgs[0]], [net.peers[o] for o in orgs]
+        spec: dict[str, Any] = {"organisations": ["CustomsBrokerMSP", "PortAuthorityMSP"], "chaincode": "entries"}
+        spec |= self.scenario.get("fabric") or {}
+        orgs = [str(o) for o in spec["organisations"]]
+        net = TestNetwork.create(channel=str(spec.get("channel") or f"{self.name}-entries"), org_ids=orgs)
+        chaincode = str(spec["chaincode"])
+        endorsers = [net.peers[o] for o in orgs]
+        submitters = {
+            party: net.orgs[orgs[0]].issue("client", f"{party}@{orgs[0].lower()}")
+            for party in dict.fromkeys(item["issuer"] for item in self.fabric_items)
+        }
         blocks = [net.genesis_block()]
         blocks.append(net.block(1, header_hash_of(blocks[-1]), [net.commit_definition_envelope(chaincode)]))
         mappings: dict[str, str] = {}
         for i, item in enumerate(self.fabric_items):
             t, issuer = item["type"], self.actors[item["issuer"]]
             mappings.setdefault(t, f"{t}.yaml")
-            record = {
-                "issuer": issuer.did,
-                "validFrom": item["validFrom"],
-                "subject": _dids(item["subject"], self.actors),
-            }
+            record = {"issuer": issuer.did, "validFrom": item["validFrom"], "subject": self._subject(item)}
+            if item.get("validUntil"):
+                record["validUntil"] = item["validUntil"]
             data = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
             key = f"record~{t}~{i:04d}"
             # The test MSP's certificates begin on 1 Jan 2025: older records are filed to the channel as a batch then.
             net.clock = max(_time(item["at"]), FABRIC_FROM + timedelta(minutes=i))
             tx = net.endorser_envelope(
-                client=submitter, endorsers=endorsers, chaincode=chaincode, function="Record",
+                client=submitters[item["issuer"]], endorsers=endorsers, chaincode=chaincode, function="Record",
                 args=[key.encode(), data], writes={key: data},
             )  # fmt: skip
             blocks.append(net.block(len(blocks), header_hash_of(blocks[-1]), [bytes(tx)]))
@@ -260,8 +276,9 @@ class CommodityRun:
         (folder / "client-tls.key").chmod(0o600)
         for peer in peers:
             (folder / f"{peer.msp_id}-tlsca.pem").write_bytes(peer.tls.ca_pem)
-        # The submitting party's Fabric identity is bound to it by a signed challenge, as `vcgate parties add` checks.
-        self._bind_fabric(self.actors[next(iter(issuers))], submitter)
+        # Each submitting party's Fabric identity is bound to it by a signed challenge, as `vcgate parties add` checks.
+        for party, identity in submitters.items():
+            self._bind_fabric(self.actors[party], identity)
         genesis = header_hash_of(blocks[0]).hex()
         self.anchors["fabric:" + genesis[:16]] = {
             "kind": "fabric", "genesisBlockHash": genesis, "minAttestingOrganizations": 2,
@@ -284,6 +301,109 @@ class CommodityRun:
         store.register_adapter(f"{self.name}-fabric", "fabric", config)
         self.fabric_ledger = {"ledgerId": "fabric:" + genesis[:16], "channel": net.channel, "blocks": len(blocks)}
         self.fabric_ledger["records"] = len(self.fabric_items)
+
+    def ethereum(self, store: Store) -> None:
+        """The scenario's EAS records (``ledger: ethereum``: producer passports under vcgate's ``gas-passport``
+        schema) attested by their issuers' own accounts on an anvil node with the official EAS contracts; the
+        ethereum adapter is registered to read them (the IPR demo's EAS set-up, docs/demo.md)."""
+        from eth_account import Account
+        from web3 import HTTPProvider, Web3
+
+        from vcgate.adapters.ethereum import GAS_PASSPORT_SCHEMA, builtin_mapping, encode_attestation_data, schema_uid
+
+        from ._demo import CHAIN_ID, ZERO_ADDRESS, _Anvil, eas_artifacts, find_anvil
+
+        wrong = sorted({i["type"] for i in self.eth_items} - {PASSPORT})
+        if wrong:
+            raise DemoError(f"{self.name}: no EAS schema for {', '.join(wrong)} (the demo attests {PASSPORT} on EAS)")
+        items = sorted(self.eth_items, key=lambda i: _time(i["at"]))
+        node = _Anvil(find_anvil(), _time(items[0]["at"]) - timedelta(days=1), self.run / "anvil.log")
+        self.stack.callback(node.stop)
+        node.wait_ready()
+        w3 = Web3(HTTPProvider(node.url, request_kwargs={"timeout": 10}))
+        operator = w3.eth.accounts[0]  # anvil's funded dev account deploys the public EAS contracts
+        artifacts = eas_artifacts()
+
+        def deploy(name: str, *args: Any) -> Any:
+            artifact = json.loads((artifacts / f"{name}.json").read_text())
+            factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+            receipt = w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": operator}))
+            if receipt["status"] != 1:
+                raise DemoError(f"deploying {name} reverted")
+            return w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+
+        registry = deploy("SchemaRegistry")
+        eas = deploy("EAS", registry.address)
+        w3.eth.wait_for_transaction_receipt(
+            registry.functions.register(GAS_PASSPORT_SCHEMA, ZERO_ADDRESS, True).transact({"from": operator})
+        )
+        schema = schema_uid(GAS_PASSPORT_SCHEMA)
+        accounts: dict[str, Any] = {}
+        for party in dict.fromkeys(i["issuer"] for i in items):
+            accounts[party] = Account.create()
+            node.rpc("anvil_setBalance", [accounts[party].address, hex(10**20)])
+        for item in items:
+            account, subject = accounts[item["issuer"]], self._subject(item)
+            values = {
+                "passportNumber": subject["passportNumber"],
+                "producerDid": subject["producer"]["id"],
+                "producerName": subject["producer"].get("legalName", ""),
+                "methaneIntensity": subject["methaneIntensity"],
+                "validFrom": int(_time(item["validFrom"]).timestamp()),
+                "validUntil": int(_time(item["validUntil"]).timestamp()),
+            }
+            data = encode_attestation_data(GAS_PASSPORT_SCHEMA, values)
+            node.rpc("evm_setNextBlockTimestamp", [int(_time(item["at"]).timestamp())])
+            call = eas.functions.attest((schema, (ZERO_ADDRESS, 0, True, b"\0" * 32, data, 0)))
+            tx = call.build_transaction(
+                {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address), "gas": 3_000_000,
+                 "chainId": CHAIN_ID}
+            )  # fmt: skip
+            signed = w3.eth.account.sign_transaction(tx, account.key)
+            if w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))["status"] != 1:
+                raise DemoError(f"{self.name}: an EAS attestation reverted")
+        # Blocks on top, so every record lies below the finality line (2 confirmations, 2 descendant headers).
+        last = _time(items[-1]["at"])
+        for i in range(1, 5):
+            node.rpc("evm_setNextBlockTimestamp", [int((last + timedelta(minutes=i)).timestamp())])
+            node.rpc("evm_mine", [])
+        head = w3.eth.block_number
+        ledger_id = f"eip155:{CHAIN_ID}"
+        checkpoints = [{"number": n, "hash": "0x" + bytes(w3.eth.get_block(n)["hash"]).hex()} for n in range(head + 1)]
+        self.anchors[ledger_id] = {
+            "kind": "ethereum", "checkpoints": checkpoints, "finalityDepth": 2, "easContracts": [eas.address],
+        }  # fmt: skip
+        for party, account in accounts.items():
+            self._bind_ethereum(self.actors[party], account)
+        config = {
+            "id": f"{self.name}-eas",
+            "chainId": CHAIN_ID,
+            "rpcUrl": node.url,
+            "startBlock": 0,
+            "finality": {"confirmations": 2},
+            "descendants": 2,
+            "signers": {a.address: self.actors[p].did for p, a in accounts.items()},
+            "eas": {
+                "address": eas.address,
+                "attesters": [a.address for a in accounts.values()],
+                "schemas": [{"profile": "gas-passport"}],
+            },
+            "rpc": {"retries": 1, "timeout": 10},
+        }
+        store.register_adapter(f"{self.name}-eas", "ethereum", config)
+        store.put_mapping(builtin_mapping("eas-gas-passport.yaml"))
+        self.eth_ledger = {"ledgerId": ledger_id, "url": node.url, "head": head, "records": len(items)}
+
+    def _bind_ethereum(self, actor: _Actor, account: Any) -> None:
+        from eth_account import Account
+        from eth_account.messages import encode_defunct
+
+        def sign(message: bytes) -> bytes:
+            # EIP-191 personal_sign, what a wallet produces for "sign this message".
+            return bytes(Account.sign_message(encode_defunct(primitive=message), private_key=account.key).signature)
+
+        proof = ControlProof("signed-challenge", _nonce())
+        self._bind(actor, Binding("ethereum-address", {"address": account.address}, BOUND_FROM, proof), sign)
 
     def policy(self) -> Policy:
         raw: dict[str, Any] = json.loads(json.dumps(dict(Policy.default().raw)))
@@ -314,6 +434,9 @@ class CommodityRun:
         if self.fabric_items:
             self.fabric(store)
             self.ledger["fabric"] = self.fabric_ledger
+        if self.eth_items:
+            self.ethereum(store)
+            self.ledger["ethereum"] = self.eth_ledger
         for actor in self.actors.values():
             store.put_party(actor.party())
         signers = {a.did: _signer(a.key) for a in self.actors.values()}
@@ -367,8 +490,9 @@ def _entry(workflow: str, result: dict[str, Any], table: dict[str, list[str]]) -
 def run_commodities(
     names: list[str], run_dir: Path, say: Callable[[str], None], folder: Path | None = None
 ) -> tuple[list[DemoEntry], dict[str, dict[str, Any]]]:
-    """Each named commodity scenario on its own plain ledger: the entries (with what the table expects of them) and
-    each scenario's ledger. Every server and store it opens is closed before it returns or raises."""
+    """Each named commodity scenario on its own ledgers (a plain ledger and a Fabric channel or EAS on anvil): the
+    entries (with what the table expects of them) and each scenario's ledgers. Every server, node and store it opens
+    is closed before it returns or raises."""
     folder = folder or COMMODITY_DIR
     table = _expected(folder)
     entries: list[DemoEntry] = []

@@ -508,11 +508,22 @@ def read_entry_file(name: str, data: bytes, workflow: Any = None) -> list[EntryR
     return rows
 
 
+def job_policy(policy: Policy) -> Policy:
+    """``policy`` naming the workflow its jobs run: a policy that names none gets the shipped default (``ipr``) by
+    name, version and digest, so the job id and the stored results' key change when that workflow file does."""
+    if "workflow" in policy.raw:
+        return policy
+    from .workflows import builtin_workflow
+    from .workflows._decide import DEFAULT_WORKFLOW, policy_with_workflow
+
+    return policy_with_workflow(policy, builtin_workflow(DEFAULT_WORKFLOW))
+
+
 def default_job_id(data: bytes, policy: Policy, checked_at: datetime | None) -> str:
     """A job id derived from the input bytes, the policy digest and (when fixed) the check instant: running the same
     command again resumes the same job."""
     h = hashlib.sha256(data)
-    h.update(policy.digest.encode())
+    h.update(job_policy(policy).digest.encode())
     if checked_at is not None:
         h.update(_ts(checked_at).encode())
     return "job-" + h.hexdigest()[:16]
@@ -527,7 +538,9 @@ def create_job(
     checked_at: datetime,
     source: str,
 ) -> bool:
-    """Create the job (rows, normalised entries, invoice claims) unless it exists; returns whether it was created."""
+    """Create the job (rows, normalised entries, invoice claims) unless it exists; returns whether it was created.
+    The job's policy names its workflow (:func:`job_policy`): its results are keyed by that policy's digest."""
+    policy = job_policy(policy)
     job_rows = []
     entries: dict[str, dict[str, Any]] = {}
     claims: list[dict[str, Any]] = []

@@ -2,7 +2,8 @@
 
 The suite runs in two tiers (``make test``): ``pytest -m "not server"`` (offline, no server processes) first, then
 ``pytest -m server``. Servers that several directories need are session fixtures here, so one run starts one of
-each: PostgreSQL (``postgres_server``; ``postgres_url`` gives each test a fresh database on it).
+each: PostgreSQL (``postgres_server``; ``postgres_url`` gives each test a fresh database on it) and anvil
+(``anvil_server``; tests/ethereum/conftest.py's fixtures give each test or module its own evm_snapshot of it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,9 +113,28 @@ def postgres_url(postgres_server: str) -> str:
     return f"{postgres_server}/{name}"
 
 
+# -- anvil (npm, pinned in tests/node; tests/ethereum/conftest.py holds the helpers) ----------------------------------
+# One node per run. Its users never see each other's blocks: each takes an evm_snapshot first and reverts to it when
+# done (tests/ethereum/conftest.py: ``isolated``), so every user starts from the same chain (the genesis, the dev
+# accounts funded) and contracts it deploys land at the same addresses as on a fresh node.
+
+
+@pytest.fixture(scope="session")
+def anvil_server() -> Iterator[Any]:
+    """The run's anvil node (an ``ethereum.conftest.AnvilNode``), stopped by PID at the end of the session."""
+    # Imported here: the helpers pull in web3, which the tests without a chain do not need.
+    from ethereum.conftest import start_anvil, stop_anvil
+
+    node = start_anvil()
+    try:
+        yield node
+    finally:
+        stop_anvil(node)
+
+
 #: Fixtures that start a server process, wherever a test uses them (directly or through another fixture): such a
 #: test belongs to the server tier even when its module forgot the mark.
-SERVER_FIXTURES = frozenset({"postgres_server", "anvil", "shared_deployment"})
+SERVER_FIXTURES = frozenset({"postgres_server", "anvil_server"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

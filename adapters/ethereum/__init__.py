@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from vcgate.adapters.sdk import RewindPage
 
 if TYPE_CHECKING:
-    from ._adapter import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping
+    from ._adapter import GAS_PASSPORT_SCHEMA, IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping
     from ._anchored import (
         AnchoredCredential,
         anchor_registry_artifact,
@@ -99,6 +99,7 @@ __all__ = [
     "ANCHORED_EVENT",
     "ATTESTED_EVENT",
     "EAS_ATTESTATIONS_SLOT",
+    "GAS_PASSPORT_SCHEMA",
     "IP_LICENCE_SCHEMA",
     "REVOKED_EVENT",
     "Anchor",

@@ -89,7 +89,16 @@ IP_LICENCE_SCHEMA: Final = (
     "string licenseId,string ipRightsCredential,string ipRightsType,string recordationNumber,string licenseeDid,"
     "string licenseeName,string[] gtins,string[] territories,uint64 termStart,uint64 termEnd,string conditions"
 )
-_PROFILES: Final = {"ip-licence": (IP_LICENCE_SCHEMA, "eas-ip-licence.yaml")}
+#: vcgate's EAS schema for natural-gas producer environmental passports, mapped by
+#: ``mappings/eas-gas-passport.yaml`` (profile ``gas-passport``).
+GAS_PASSPORT_SCHEMA: Final = (
+    "string passportNumber,string producerDid,string producerName,string methaneIntensity,uint64 validFrom,"
+    "uint64 validUntil"
+)
+_PROFILES: Final = {
+    "ip-licence": (IP_LICENCE_SCHEMA, "eas-ip-licence.yaml"),
+    "gas-passport": (GAS_PASSPORT_SCHEMA, "eas-gas-passport.yaml"),
+}
 _ANCHORED_MAPPING: Final = "anchored-ip-licence.yaml"
 _CALL_BATCH = 200
 
@@ -773,7 +782,10 @@ class EthereumAdapter:
         for page in self._scanner().scan(chain_since):
             if page.rewound_from is not None:
                 target = page.next_position or ChainPosition(self.start_block - 1, "", AFTER_BLOCK)
-                yield RewindPage((), target.to_cursor(), page.rewound_from.to_cursor(), target.block)
+                # Keep height 0 at least: the genesis block cannot reorganise, and off-chain attestations sit at
+                # height 0; dropping them on a rewind near the start block would lose them for good.
+                keep = max(target.block, 0)
+                yield RewindPage((), target.to_cursor(), page.rewound_from.to_cursor(), keep)
                 continue
             entries = self._chain_records(page)
             for start in range(0, len(entries), self.page_size):
@@ -883,8 +895,9 @@ class EthereumAdapter:
         if record.proof_material.get("kind") in (KIND_EAS, KIND_EAS_OFFCHAIN):
             problem = validity_beyond_expiration(translation.credential, record.content_field("expirationTime"))
             if problem:
-                # A credential must not outlive its attestation; replay rebuilds credentials from the mapping alone,
-                # so the adapter refuses rather than shortens (a mapping can bound validUntil itself).
+                # A credential must not outlive its attestation. The built-in mapping bounds validUntil (`earliest`);
+                # replay rebuilds credentials from the mapping alone, so for a custom mapping that does not, the
+                # adapter refuses rather than shortens.
                 raise TranslationError("ETHEREUM_VALIDITY_BEYOND_EXPIRATION", f"record {record.locator}: {problem}")
         return translation
 

@@ -341,8 +341,47 @@ class _ArrayEachSource:
         return _Found(out, (*scope.pointer, *walked))
 
 
+@dataclass(frozen=True, slots=True)
+class _EarliestSource:
+    """The earliest of several date-times (``earliest: [spec, …]``): e.g. a licence's term end bounded by the
+    expiry of the attestation that carries it. Absent items are skipped; ties keep the first item's spelling."""
+
+    items: tuple[_Spec, ...]
+
+    def get(self, scope: _Scope, where: str) -> _Found | _Absent:
+        best: tuple[datetime, str] | None = None
+        for spec in self.items:
+            value = spec.evaluate(scope)
+            if value is MISSING:
+                continue
+            instant = _instant(value, spec.pointer)
+            if best is None or instant < best[0]:
+                best = (instant, value)
+        if best is None:
+            return _Absent(scope.record_pointer(), "every item of 'earliest' is absent")
+        return _Found(best[1], scope.pointer)
+
+
+def _instant(value: Any, where: str) -> datetime:
+    # Items are compared as instants, so each must carry its zone (a date transform gives UTC ``…Z``).
+    if isinstance(value, str) and _DATE_TIME_STAMP.match(value):
+        return datetime.fromisoformat(value)
+    raise TranslationError(
+        "MAPPING_VALUE_INVALID",
+        f"an item of 'earliest' must be a date-time with a timezone (use a date conversion), found {value!r}",
+        mapping_pointer=where,
+    )
+
+
 _Source = (
-    _PathSource | _ConstSource | _LedgerSource | _TemplateSource | _FieldsSource | _ArrayListSource | _ArrayEachSource
+    _PathSource
+    | _ConstSource
+    | _LedgerSource
+    | _TemplateSource
+    | _FieldsSource
+    | _ArrayListSource
+    | _ArrayEachSource
+    | _EarliestSource
 )
 
 # ----------------------------------------------------------------------------------------------------
@@ -538,9 +577,12 @@ class _Spec:
     date: _Date | None = None
     default: Any = _NO_DEFAULT
     optional: bool = False
+    absent_if: frozenset[bytes] = frozenset()  # canonical JSON of the values that count as absent
 
     def evaluate(self, scope: _Scope) -> Any:
         got = self.source.get(scope, self.pointer)
+        if self.absent_if and isinstance(got, _Found) and canonical_json(got.value) in self.absent_if:
+            got = _Absent(got.pointer, f"the value at {got.pointer or '/'} is one the mapping counts as absent")
         if isinstance(got, _Absent):
             if self.default is not _NO_DEFAULT:
                 return copy_json(self.default)
@@ -599,6 +641,10 @@ class _Compiler:
                     (name, self.spec(sub, pointer + json_pointer("fields", name)))
                     for name, sub in doc["fields"].items()
                 )
+            )
+        elif "earliest" in doc:
+            source = _EarliestSource(
+                tuple(self.spec(sub, f"{pointer}/earliest/{i}") for i, sub in enumerate(doc["earliest"]))
             )
         else:
             array = doc["array"]
@@ -664,6 +710,7 @@ class _Compiler:
             date_,
             doc.get("default", _NO_DEFAULT),
             bool(doc.get("optional", False)),
+            frozenset(canonical_json(v) for v in doc.get("absentIf", ())),
         )
 
 
@@ -675,7 +722,7 @@ def _schema_problems(document: Mapping[str, Any]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.pointer, p.detail))
 
 
-_SOURCE_KEYS = ("path", "const", "ledger", "template", "array", "fields")
+_SOURCE_KEYS = ("path", "const", "ledger", "template", "array", "fields", "earliest")
 
 
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -712,8 +759,10 @@ def _problem_from(error: ValidationError) -> Problem:
         and error.schema is mapping_schema()["$defs"]["spec"]
     ):
         present = [k for k in _SOURCE_KEYS if k in error.instance]
-        detail = "a value needs exactly one source: one of path, const, ledger, template, array, fields" + (
-            f" (found {', '.join(present)})" if present else " (found none)"
+        detail = (
+            "a value needs exactly one source: one of "
+            + ", ".join(_SOURCE_KEYS)
+            + (f" (found {', '.join(present)})" if present else " (found none)")
         )
         return Problem("MAPPING_SCHEMA", "invalid mapping", detail, pointer)
     if error.context:

@@ -362,6 +362,7 @@ def sync_command(
                     policy=dict(pol.raw) if verify else None,
                     checker_factory=checkers,
                     retry_quarantined=retry_quarantined,
+                    witness_suite=witness_suite,
                 )
             except VcgateError as exc:
                 _fail(str(exc))

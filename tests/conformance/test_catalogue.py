@@ -23,7 +23,7 @@ DOCS = ROOT / "docs" / "conformance.md"
 
 def test_ids_are_stable_and_grouped() -> None:
     cases = catalogue()
-    assert len(cases) == 71
+    assert len(cases) == 74
     for case_id, info in cases.items():
         assert CASE_ID.match(case_id)
         assert info.id == case_id
@@ -65,7 +65,7 @@ def test_every_case_is_implemented_for_its_kinds() -> None:
     for target, kind, extra in runs:
         expected = {i for i, c in cases.items() if c.applies_to(kind)}
         assert selected_cases(target, *extra) == expected, kind
-    assert len([c for c in cases.values() if c.applies_to("adapter")]) == 28
+    assert len([c for c in cases.values() if c.applies_to("adapter")]) == 31
     assert len([c for c in cases.values() if c.applies_to("vc-api")]) == 43
 
 

@@ -83,7 +83,7 @@ def test_opt_out_of_a_failing_case_is_reported_and_passes(tmp_path: Path) -> Non
     assert result.report.passed
     (case,) = [c for c in result.report.cases if c.id == "ADP-003"]
     assert (case.outcome, case.reason) == ("opted-out", reason)
-    assert result.report.summary() == {"total": 28, "passed": 27, "failed": 0, "opted-out": 1}
+    assert result.report.summary() == {"total": 31, "passed": 30, "failed": 0, "opted-out": 1}
 
 
 def test_opt_out_of_a_passing_case_fails_strictly(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_cli_run_writes_three_reports(example_site: Path, tmp_path: Path) -> Non
         str(out),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "adapter:csv-ledger: PASSED — 28 passed, 0 failed, 0 opted out of 28 cases" in proc.stdout
+    assert "adapter:csv-ledger: PASSED — 31 passed, 0 failed, 0 opted out of 31 cases" in proc.stdout
     for name in REPORT_FILES.values():
         assert (out / name).is_file()
     report = RunReport.from_json(json.loads((out / REPORT_FILES["json"]).read_text(encoding="utf-8")))

@@ -1,6 +1,7 @@
 """`vcgate demo --workflow NAME`: one commodity scenario (examples/commodities) on a real plain ledger served by
-uvicorn, synced through the plain-ledger adapter, run as a job under the shipped workflow; the verdicts are compared
-with tests/workflows/expected.yaml, the table written independently of the demo (and of the copy it ships)."""
+uvicorn and a second ledger kind (a Fabric channel or EAS on anvil), synced through the real adapters, run as a job
+under the shipped workflow; the verdicts are compared with tests/workflows/expected.yaml, the table written
+independently of the demo (and of the copy it ships)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,47 @@ def test_an_unknown_workflow_is_refused_with_the_known_ones(tmp_path: Path) -> N
     proc = _run("--workflow", "sugar", "--workdir", str(tmp_path / "w"))
     assert proc.returncode == 2
     assert "no commodity scenario for workflow 'sugar'" in proc.stderr
+
+
+#: Where each commodity scenario files the credentials it does not keep on its plain ledger (examples/commodities).
+SECOND_LEDGER = {
+    "steel": ("fabric", "CBP7501EntrySummaryCredential"),
+    "natural-gas": ("ethereum", "NaturalGasProducerEnvironmentalPassportCredential"),
+    "timber": ("fabric", "ForestConcessionCredential"),
+    "food-safety": ("fabric", "PhytosanitaryCredential"),
+}
+
+
+@pytest.mark.server
+def test_every_commodity_workflow_judges_credentials_from_two_ledger_kinds(tmp_path: Path) -> None:
+    """Each commodity scenario runs through the real adapters of two ledger kinds (plain ledger + Fabric channel or
+    EAS on anvil) and still gets the independent table's verdicts; the kinds are read from the evidence of the
+    credentials the verdicts cite, not from the scenario files."""
+    from vcgate.gateway._jobs import job_results
+
+    names = list(EXPECTED)
+    assert set(SECOND_LEDGER) == set(names)
+    entries, ledgers = run_commodities(names, tmp_path / "run", lambda _m: None)
+    got = {(e.workflow, e.entry): (e.verdict, e.reasons[0], e.clause) for e in entries}
+    assert got == {(w, n): tuple(row) for w, table in EXPECTED.items() for n, row in table.items()}
+    for name in names:
+        kind, second_type = SECOND_LEDGER[name]
+        assert ledgers[name][kind]["records"] > 0
+        store = Store.open(f"sqlite:///{tmp_path / 'run' / name / 'vcgate.sqlite'}")
+        try:
+            (job,) = store.jobs()
+            rows = job_results(store, job["id"])["rows"]
+            cited = {c for r in rows for ln in r["result"]["lines"] for c in ln["credentials"]}
+            docs = store.credentials(cited)
+            assert set(docs) == cited, name
+            kinds = {c.document["evidence"][0]["ledgerKind"] for c in docs.values()}
+            assert kinds == {"plain", kind}, (name, kinds)
+            # The authorized entry alone already draws on both ledgers.
+            (ok,) = (r["result"] for r in rows if r["result"]["verdict"] == "authorized")
+            used = {docs[c].document["evidence"][0]["ledgerKind"] for ln in ok["lines"] for c in ln["credentials"]}
+            assert used == {"plain", kind}, (name, used)
+            second = store.credentials(store.credential_ids([("type", second_type)]))
+            assert second
+            assert {c.document["evidence"][0]["ledgerKind"] for c in second.values()} == {kind}
+        finally:
+            store.close()

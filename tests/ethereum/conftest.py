@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,14 +113,23 @@ def stop_anvil(node: AnvilNode) -> None:
         node.process.stderr.close()
 
 
-@pytest.fixture
-def anvil() -> Iterator[AnvilNode]:
-    """A fresh anvil node per test (startup takes ~0.15 s), stopped by PID afterwards."""
-    node = start_anvil()
+@contextmanager
+def isolated(node: AnvilNode) -> Iterator[AnvilNode]:
+    """The node for one user: an evm_snapshot on entry, reverted to on exit, so the chain is again as the user found
+    it (blocks, state, nonces, block time) for the next user of the shared node (tests/conftest.py)."""
+    snapshot = node.rpc("evm_snapshot")
     try:
         yield node
     finally:
-        stop_anvil(node)
+        if node.rpc("evm_revert", [snapshot]) is not True:
+            raise AssertionError(f"anvil could not revert to snapshot {snapshot}")
+
+
+@pytest.fixture
+def anvil(anvil_server: AnvilNode) -> Iterator[AnvilNode]:
+    """The run's anvil node (tests/conftest.py) for one test: what the test does to it is reverted afterwards."""
+    with isolated(anvil_server) as node:
+        yield node
 
 
 def deploy(w3: Web3, name: str, *args: Any) -> Any:
@@ -177,15 +187,12 @@ def deploy_all(node: AnvilNode) -> Deployment:
 
 @pytest.fixture
 def deployment(anvil: AnvilNode) -> Deployment:
-    """A fresh node with the contracts, for tests that change the chain."""
+    """The contracts deployed for one test, which may change the chain (reverted afterwards)."""
     return deploy_all(anvil)
 
 
 @pytest.fixture(scope="module")
-def shared_deployment() -> Iterator[Deployment]:
-    """One node with the contracts per test module, for tests that only read (saves a node start per test)."""
-    node = start_anvil()
-    try:
+def shared_deployment(anvil_server: AnvilNode) -> Iterator[Deployment]:
+    """The contracts deployed once per test module, for tests that only read (reverted after the module)."""
+    with isolated(anvil_server) as node:
         yield deploy_all(node)
-    finally:
-        stop_anvil(node)

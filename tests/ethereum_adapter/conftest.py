@@ -22,8 +22,7 @@ from ethereum.conftest import (  # the Ethereum ledger layer's anvil fixture hel
     AnvilNode,
     Deployment,
     deploy_all,
-    start_anvil,
-    stop_anvil,
+    isolated,
 )
 from web3 import Web3
 
@@ -286,10 +285,8 @@ def make_world(node: AnvilNode, folder: Path) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One chain per test module, for tests that only read it."""
-    node = start_anvil()
-    try:
+def world(anvil_server: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The scenario, built once per test module on the run's anvil (reverted after the module), for tests that only
+    read it."""
+    with isolated(anvil_server) as node:
         yield make_world(node, tmp_path_factory.mktemp("ethereum-adapter"))
-    finally:
-        stop_anvil(node)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ethereum.conftest import DEV_KEYS, AnvilNode, Deployment, deploy_all, start_anvil, stop_anvil
+from ethereum.conftest import DEV_KEYS, AnvilNode, Deployment, deploy_all, isolated
 
 from vcgate.adapters.ethereum import IP_LICENCE_SCHEMA, EthereumAdapter, builtin_mapping, schema_uid
 from vcgate.adapters.sdk import SourceRecord, TranslationError, apply_mapping
@@ -124,12 +124,9 @@ class Chain:
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    node: AnvilNode = start_anvil()
-    try:
+def chain(anvil_server: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    with isolated(anvil_server) as node:
         yield Chain(deploy_all(node), tmp_path_factory.mktemp("eas-sdk"))
-    finally:
-        stop_anvil(node)
 
 
 @pytest.fixture(scope="module")
@@ -170,32 +167,70 @@ def test_expiration_after_the_term_leaves_the_term(chain: Chain, records: dict[s
         assert result.check("ethereum.eas_expiration").status == "passed"
 
 
-def test_a_credential_never_outlives_its_attestation(chain: Chain, records: dict[str, SourceRecord]) -> None:
+def _z(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _unbounded(chain: Chain) -> Path:
+    """The built-in mapping without its expiry bound (validUntil = termEnd alone), as a custom mapping file."""
+    document = json.loads(json.dumps(dict(builtin_mapping("eas-ip-licence.yaml").document)))
+    document["credential"]["validUntil"] = {"path": "fields.termEnd", "date": "unix"}
+    path = chain.folder / "unbounded.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_expiration_bounds_valid_until(chain: Chain, records: dict[str, SourceRecord]) -> None:
     adapter = chain.adapter(attesters=[chain.d.brand_owner])
-    mapping = builtin_mapping("eas-ip-licence.yaml")
     for locator in (f"eas/{chain.onchain['before_term']}", f"eas-offchain/{chain.offchain_uids[2]}"):
         record = records[locator]
-        # The adapter refuses: the licence term runs past the attestation's expirationTime.
-        error = _translation_error(adapter, record)
-        assert error.code == "ETHEREUM_VALIDITY_BEYOND_EXPIRATION"
-        # What the mapping alone makes (what the adapter used to hand out) is refused by the evidence checker.
-        credential = apply_mapping(mapping, record).to_json()
-        assert credential["validUntil"] == "2028-01-01T00:00:00Z"
+        expires = record.content_field("expirationTime")
+        assert 0 < expires < TERM_END
+        # The built-in mapping bounds validUntil: the earlier of termEnd and expirationTime.
+        credential = adapter.translate(record).to_json()
+        assert credential["validUntil"] == _z(expires), locator
+        assert credential["credentialSubject"]["licenseTerm"]["termEnd"] == "2028-01-01T00:00:00Z"
         result = _check(chain, credential)
-        assert result.status == "invalid"
-        check = result.check("ethereum.eas_expiration")
+        assert result.status == "verified", result.to_json()
+        assert result.check("ethereum.eas_expiration").status == "passed"
+        # The evidence checker still refuses a validUntil beyond the expiry, by as little as a second.
+        credential["validUntil"] = _z(expires + 1)
+        check = _check(chain, credential).check("ethereum.eas_expiration")
         assert check.status == "failed"
         assert check.problems[0].code == "eas.validity_beyond_expiration"
         assert check.problems[0].pointer == "/validUntil"
-        # ... and so is the same credential with validUntil beyond the expiry by a second.
-        expires = datetime.fromtimestamp(record.content_field("expirationTime"), UTC)
-        credential["validUntil"] = (expires + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert _check(chain, credential).check("ethereum.eas_expiration").status == "failed"
-    # The issue's case: an attestation that expired on chain, mapped to a credential valid until termEnd (read while
-    # it was in force, checked after it expired).
+    # expirationTime 0 is "never expires" in EAS: the other attester's attestation keeps its licence term.
+    other = chain.adapter().fetch(f"eas/{chain.other_uid}")
+    assert other.content_field("expirationTime") == 0
+    assert chain.adapter().translate(other).to_json()["validUntil"] == "2028-01-01T00:00:00Z"
+
+
+def test_a_mapping_that_does_not_bound_validity_is_refused(chain: Chain, records: dict[str, SourceRecord]) -> None:
+    unbounded = _unbounded(chain)
+    adapter = chain.adapter(
+        attesters=[chain.d.brand_owner], schemas=[{"profile": "ip-licence", "mapping": str(unbounded)}]
+    )
+    mapping = adapter.mapping_for(records[f"eas/{chain.onchain['before_term']}"])
+    assert mapping.digest != builtin_mapping("eas-ip-licence.yaml").digest
+    for locator in (f"eas/{chain.onchain['before_term']}", f"eas-offchain/{chain.offchain_uids[2]}"):
+        record = records[locator]
+        # The adapter refuses: such a mapping would carry the licence term past the attestation's expirationTime.
+        error = _translation_error(adapter, record)
+        assert error.code == "ETHEREUM_VALIDITY_BEYOND_EXPIRATION"
+        assert locator in str(error)
+        # What that mapping alone makes is refused by the evidence checker.
+        credential = apply_mapping(mapping, record).to_json()
+        assert credential["validUntil"] == "2028-01-01T00:00:00Z"
+        check = _check(chain, credential).check("ethereum.eas_expiration")
+        assert check.status == "failed"
+        assert check.problems[0].code == "eas.validity_beyond_expiration"
+    # The issue's case: an attestation read while in force, checked after it expired. The built-in mapping bounds
+    # validUntil by the expiry (so the credential has run out by then); the unbounded one is refused.
     early = chain.adapter(chain.ingest_at - timedelta(hours=2), attesters=[chain.d.brand_owner])
     record = early.fetch(f"eas/{chain.onchain['expired']}")
-    assert _translation_error(early, record).code == "ETHEREUM_VALIDITY_BEYOND_EXPIRATION"
+    bounded = early.translate(record).to_json()
+    assert bounded["validUntil"] == _z(chain.expiry["expired"])
+    assert _check(chain, bounded).check("ethereum.eas_expiration").status == "passed"
     expired = apply_mapping(mapping, record).to_json()
     assert _check(chain, expired).check("ethereum.eas_expiration").problems[0].code == (
         "eas.validity_beyond_expiration"

@@ -101,3 +101,33 @@ def test_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
         assert leases.lease_holders(["adapter:a"])["adapter:a"][0] == "next-pass"
     finally:
         store.close()
+
+
+def _suites(db: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        ids = [r[0] for r in conn.execute("select id from credentials")]
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        return {d.document["proof"]["cryptosuite"] for d in store.credentials(ids).values()}
+    finally:
+        store.close()
+
+
+def test_sync_on_a_cluster_signs_with_the_witness_suite_asked_for(
+    tmp_path: Path, ledger: Ledger, gs1: SubmitterKey, witness: tuple[KeyPair, Path]
+) -> None:
+    pair, key_file = witness
+    write_mapping(tmp_path / "key-licence.yaml", key_type_default=True)
+    for key in ("00614141000012", "00614141000029"):
+        ledger.append(gs1, sample("key", key=key))
+    db = tmp_path / "gateway.sqlite"
+    _register(tmp_path, ledger, db, pair.controller)
+    run = vcgate(
+        "sync", "--db", f"sqlite:///{db}", "--witness-key", str(key_file), "--witness-suite", "eddsa-jcs-2022",
+        "--cluster", "local", "--json",
+    )  # fmt: skip
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.json()["adapters"]["gs1-registry"]["stored"] == 2
+    assert _suites(db) == {"eddsa-jcs-2022"}  # not the default eddsa-rdfc-2022 the workers used before

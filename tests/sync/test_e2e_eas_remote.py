@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from ethereum.conftest import DEV_KEYS, deploy_all, start_anvil, stop_anvil
+from ethereum.conftest import DEV_KEYS, AnvilNode, deploy_all, isolated
 from ethereum_adapter.conftest import CHAIN_ID, HERE, ROOT, licence
 
 from vcgate.adapters.ethereum import IP_LICENCE_SCHEMA
@@ -57,10 +57,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def service(anvil_server: AnvilNode, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """anvil + EAS; the brand's licences 1 (then a snapshot) and 2, and a stranger's attestation under an unknown
     schema; the brand's adapter served with its key on 127.0.0.1."""
-    node = start_anvil()
+    with isolated(anvil_server) as node:  # the run's node; the test's reorg stays inside this snapshot
+        yield from _serve(node, tmp_path)
+
+
+def _serve(node: AnvilNode, tmp_path: Path) -> Iterator[dict[str, Any]]:
     process: subprocess.Popen[bytes] | None = None
     try:
         d = deploy_all(node)
@@ -159,7 +163,6 @@ def service(tmp_path: Path) -> Iterator[dict[str, Any]]:
         if process is not None and process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
-        stop_anvil(node)
 
 
 def stored(db: Path) -> dict[str, dict[str, Any]]:

@@ -12,9 +12,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.jobs._world import CHECKED_AT
 from tests.workflows._commodities import build
 from vcgate.gateway._jobs import job_results
 from vcgate.gateway.cli._app import app
+from vcgate.gateway.verification._policy import Policy
 from vcgate.gateway.workflows import builtin_workflow
 
 EXPECTED = yaml.safe_load((Path(__file__).parent / "expected.yaml").read_text())
@@ -92,3 +94,50 @@ def test_an_unknown_workflow_is_refused(timber: Any) -> None:
     result = _run(folder, "--workflow", "coffee")
     assert result.exit_code == 1
     assert "no workflow named 'coffee'" in result.output
+
+
+def test_an_ipr_job_without_a_workflow_is_recomputed_when_ipr_yaml_changes(
+    ipr_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that names no workflow runs the shipped ``ipr``: its id and stored results are keyed by ipr.yaml's
+    digest, so an edited ipr.yaml never reuses the results the unedited one stored."""
+    from vcgate.gateway._jobs import InlineExecutor, create_job, default_job_id, read_entry_file, run_job
+    from vcgate.gateway._store import Store
+    from vcgate.gateway.workflows import Workflow, builtin_workflows
+    from vcgate.gateway.workflows._decide import workflow_of
+
+    world, rows, _ = ipr_world
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    world.fill(store)
+    policy = world.policy()
+    data = (json.dumps(rows["authorized"]) + "\n").encode()
+    checkers = "tests.jobs._world:plain_checkers"
+
+    def judge() -> tuple[str, dict[str, Any]]:
+        job = default_job_id(data, policy, CHECKED_AT)
+        create_job(store, read_entry_file("e.jsonl", data), policy, job_id=job, checked_at=CHECKED_AT, source="t")
+        run_job(store, job, executor=InlineExecutor(), checker_factory=checkers)
+        result: dict[str, Any] = job_results(store, job)["rows"][0]["result"]
+        return job, result
+
+    first_job, first = judge()
+    assert first["verdict"] == "authorized"
+    shipped = builtin_workflows()["ipr"]
+    assert first["workflow"]["digest"] == shipped.digest
+    assert workflow_of(Policy.from_mapping(store.job(first_job)["policy"])).digest == shipped.digest
+
+    # The analyst's edit: no territory is licensed any more (a copy of ipr.yaml put in the shipped one's place).
+    source = Path(shipped.source or "").name
+    text = resources.files("vcgate.gateway.workflows").joinpath(f"files/{source}").read_text(encoding="utf-8")
+    edited = text.replace("it.territory == null ? true", "it.territory == null ? false", 1)
+    edited = edited.replace("territory in it.territory : it.territory == territory", '"XX" in it.territory : false')
+    assert edited.count('"XX" in it.territory') == 1
+    (tmp_path / "ipr.yaml").write_text(edited, encoding="utf-8")
+    monkeypatch.setitem(builtin_workflows(), "ipr", Workflow.from_file(tmp_path / "ipr.yaml"))
+
+    second_job, second = judge()
+    assert second_job != first_job
+    assert second["verdict"] == "not_authorized"
+    assert second["lines"][0]["reasons"][0] == "TERRITORY_NOT_LICENSED"
+    assert second["workflow"]["digest"] == builtin_workflows()["ipr"].digest != shipped.digest
+    store.close()
