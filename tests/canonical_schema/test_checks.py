@@ -81,7 +81,7 @@ def test_constructors_and_json_round_trip() -> None:
 def test_from_json_reads_results_cached_before_adr_0010() -> None:
     old = {"name": "signature", "stage": "proof", "status": "error", "problem": PROBLEM.to_json()}
     assert Check.from_json(old) == Check.errored("signature", PROBLEM, "proof")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="problems must be an array"):
         Check.from_json({"name": "x", "status": "passed", "problems": {}})
 
 
