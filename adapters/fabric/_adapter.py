@@ -51,7 +51,7 @@ from vcgate.adapters.sdk import (
 from vcgate.canonical_schema import InputError, VcgateError, b64url_decode
 
 from ._attest import SignedPeerResponse, check_validation_attestation
-from ._blockfile import read_blocks
+from ._blockfile import count_blocks, read_blocks
 from ._client import FabricPeerError, PeerClient, RetryPolicy, SigningIdentity, TLSConfig, with_retry
 from ._decode import decode_block
 from ._errors import FabricDecodeError
@@ -321,7 +321,7 @@ class FabricAdapter:
         """``ok`` when every peer answers QSCC GetChainInfo, ``degraded`` when some do, ``down`` when none."""
         if not self.clients:
             try:
-                height = sum(len(read_blocks(p)) for p in self.block_files)
+                height = sum(count_blocks(p) for p in self.block_files)
             except (OSError, VcgateError) as exc:
                 return Health("down", f"cannot read the block files: {exc}")
             return Health("ok", f"{len(self.block_files)} block file(s)", height)
@@ -348,7 +348,7 @@ class FabricAdapter:
             genesis = next(self._blocks(0), None)
             if genesis is None:
                 raise FabricPeerError(f"channel {self.channel} has no genesis block")
-            self.genesis_block_hash = decode_block(genesis).header.hash().hex()
+            self.genesis_block_hash = genesis.header.hash().hex()
             _log.warning(
                 "no genesisBlockHash configured: trusting the genesis block %s of channel %s on first use",
                 self.genesis_block_hash,
@@ -368,16 +368,21 @@ class FabricAdapter:
                 return rule
         raise TranslationError("MAPPING_VALUE_INVALID", f"no mapping rule of this adapter covers {record.locator}")
 
-    def _blocks(self, start: int) -> Iterator[bytes]:
+    def _blocks(self, start: int) -> Iterator[Block]:
+        """Decoded blocks from ``start``: from the block files (decoded once, as read) or delivered by the peers."""
         if not self.clients:
             for path in self.block_files:
                 try:
                     blocks = read_blocks(path)
                 except OSError as exc:
                     raise InputError(f"cannot read block file {path}: {exc.strerror}") from None
-                yield from (block.raw for block in blocks if block.number >= start)
+                yield from (block for block in blocks if block.number >= start)
             return
-        yield from self._peer_blocks(start)
+        for raw in self._peer_blocks(start):
+            try:
+                yield decode_block(raw, source=f"channel {self.channel}")
+            except FabricDecodeError as exc:
+                raise FabricPeerError(f"channel {self.channel}: a delivered block does not decode: {exc}") from None
 
     def _peer_blocks(self, start: int) -> Iterator[bytes]:
         """Blocks from ``start`` to the newest, failing over between peers and retrying with backoff."""
@@ -446,11 +451,7 @@ class FabricAdapter:
 
     def _entries(self, since: Cursor) -> Iterator[tuple[Cursor, SourceRecord]]:
         scan = _ScanState()
-        for raw in self._blocks(0):
-            try:
-                block = decode_block(raw, source=f"channel {self.channel}")
-            except FabricDecodeError as exc:
-                raise FabricPeerError(f"channel {self.channel}: a delivered block does not decode: {exc}") from None
+        for block in self._blocks(0):
             if block.number == 0:
                 self._anchor(block)
                 scan.channel = ChannelState.from_config_block(block)

@@ -158,6 +158,27 @@ def read_block_file(path: str | Path) -> Block:
     return decode_block(p.read_bytes(), source=p.name)
 
 
+def count_blocks(path: str | Path) -> int:
+    """How many blocks :func:`read_blocks` would read from ``path``, by walking a blockfile's length prefixes
+    without decoding the blocks (a health check need not parse the ledger). Raises ``FabricDecodeError`` on a
+    frame that runs past the end of the file."""
+    p = Path(path)
+    if "blockfile_" not in p.name:
+        p.stat()  # OSError when it is missing, as read_blocks would raise
+        return 1
+    data = p.read_bytes()
+    offset = count = 0
+    while offset < len(data):
+        length, start = _read_varint(data, offset)
+        if length == 0 or start + length > len(data):
+            raise FabricDecodeError(
+                Problem("fabric.truncated", "blockfile truncated", f"{p.name}: block #{count} at byte offset {offset}")
+            )
+        offset = start + length
+        count += 1
+    return count
+
+
 def read_blocks(path: str | Path) -> list[Block]:
     """Read a file that holds either one serialized block or a peer's varint-framed blockfile.
 

@@ -286,7 +286,6 @@ def _store_verifier(
 ) -> Verifier:
     from vcgate.canonical_schema import VcgateError
 
-    from .._evidence_checkers import LazyOfflineCheckers
     from .._jobs import store_verifier
     from .._store import Store
     from ..verification._dids import DidResolver
@@ -296,8 +295,9 @@ def _store_verifier(
     except VcgateError as exc:
         usage_error(f"cannot open the store {db}: {exc}")
     resolver = DidResolver.offline() if offline else DidResolver.default()
-    every = {**LazyOfflineCheckers(), **checkers} if checkers else LazyOfflineCheckers()
-    return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=every)
+    # The store's checkers as a job sees them (built-in offline ones, then the registered adapters'), --checkers on
+    # top: one result object for one credential whichever way it is verified.
+    return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=checkers)
 
 
 @app.command("verify")

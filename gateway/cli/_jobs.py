@@ -318,7 +318,8 @@ def sync_command(
         str | None,
         typer.Option(
             help="Dask scheduler (tcp://HOST:8786) or 'local': one task per adapter, one writer per cursor (a "
-            "lease); default $VCGATE_DASK_SCHEDULER, else in this process. --witness-key must exist on the workers."
+            "lease) whose records are translated and signed on every worker; default $VCGATE_DASK_SCHEDULER, else "
+            "in this process. --witness-key must exist on the workers (docs/scale-out.md)."
         ),
     ] = None,
     as_json: JsonOption = False,

@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
-
 from vcgate.adapters.sdk import CredentialMapping, EvidenceChecker
-from vcgate.canonical_schema import Check, OverallStatus, Problem, overall_status
+from vcgate.canonical_schema import Check, OverallStatus, Problem, canonical_json, overall_status
 
 from .._links import CredentialView, EvidenceRef
 from .._parties import PartyRegistry
@@ -49,7 +47,8 @@ _REVOKED = frozenset({"STATUS_REVOKED", LEDGER_REVOKED})
 
 def credential_digest(doc: Mapping[str, Any]) -> str:
     """``sha256:`` hex of the RFC 8785 form of the whole credential (proof included)."""
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(dict(doc))).hexdigest()
+    # canonical_json: RFC 8785 through the C JSON encoder when the document allows it (sync computes one per record).
+    return "sha256:" + hashlib.sha256(canonical_json(dict(doc))).hexdigest()
 
 
 def _ts(t: datetime) -> str:

@@ -226,3 +226,19 @@ def test_flipped_byte_never_crashes_and_never_verifies(index: int, mask: int) ->
     # Metadata other than the orderer signature (validation filter, commit hash) is covered by nothing: a flip
     # there leaves the block verifiable, which is exactly why the filter byte is reported as "recorded" only.
     assert result.status != "verified" or block.metadata.raw[2:] != _ORIGINAL.metadata.raw[2:]
+
+
+def test_counting_blocks_walks_the_frames_without_decoding(fixtures: Path, tmp_path: Path) -> None:
+    # The adapter's health check counts blocks this way instead of decoding the whole ledger file.
+    from vcgate.adapters.fabric._blockfile import count_blocks
+
+    source = fixtures / "raw-blockfiles/fabric-ledgerutil-sample_prod.blockfile_000000"
+    assert count_blocks(source) == len(read_blocks(source)) == 8
+    cut = tmp_path / "blockfile_000000"
+    cut.write_bytes(source.read_bytes()[:-100])
+    with pytest.raises(FabricDecodeError) as info:
+        count_blocks(cut)
+    assert info.value.problem.code == "fabric.truncated"
+    assert "block #7" in info.value.problem.detail
+    single = fixtures / "fabric-ledgerutil-sample_prod" / "sample_prod_block_0.block"
+    assert count_blocks(single) == 1
