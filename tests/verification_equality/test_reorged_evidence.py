@@ -168,7 +168,10 @@ def reorged(anvil_server: AnvilNode, tmp_path: Path) -> Iterator[Reorged]:
 
 def _failing(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [
-        (c["stage"], c["status"], c["problem"]["code"]) for c in result["checks"] if c["status"] in ("failed", "error")
+        (c["stage"], c["status"], p["code"])
+        for c in result["checks"]
+        if c["status"] in ("failed", "error")
+        for p in c["problems"]
     ]
 
 
