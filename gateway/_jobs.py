@@ -579,10 +579,11 @@ def job_status(store: Store, job_id: str) -> JobSummary:
     rows = store.job_rows(job_id)
     keys = {r["entry_key"] for r in rows if r["entry_key"]}
     checked_at = datetime.fromisoformat(job["checked_at"].replace("Z", "+00:00"))
-    results = store.results(keys, job["policy_digest"], checked_at)
+    # the verdict column, not the stored results: parsing every result cost ~0.5 ms per entry at the end of a job
+    results = store.result_verdicts(keys, job["policy_digest"], checked_at)
     verdicts: dict[str, int] = {}
-    for r in results.values():
-        verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    for verdict in results.values():
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
     from ._cluster_store import ClusterStore
 
     tasks = ClusterStore(store.db)
