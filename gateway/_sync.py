@@ -383,7 +383,7 @@ def sync_page(
             run.counts["incomplete"] += 1
         elif record.locator in retried:
             released.append(record.locator)
-    _commit_page(store, run, page, cursor, docs, raws, revocations, quarantined, released)
+    _commit_page(store, run, page, cursor, docs, raws, revocations, quarantined, released, retried)
 
 
 def _commit_page(
@@ -396,6 +396,7 @@ def _commit_page(
     revocations: list[LedgerRevocation],
     quarantined: list[QuarantinedRecord],
     released: list[str],
+    retried: set[str],
 ) -> None:
     keep_through = getattr(page, "keep_through", None)
     write = PageWrite(
