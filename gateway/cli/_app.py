@@ -23,7 +23,17 @@ import typer.main
 from rich.console import Console
 from rich.markup import escape
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, fitted_table, print_json, unreadable, usage_error
+from ._common import (
+    EXIT_ERROR,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    fitted_table,
+    print_json,
+    require_policy,
+    unreadable,
+    usage_error,
+)
 from ._common import instant_or_now as parse_instant
 
 if TYPE_CHECKING:
@@ -312,6 +322,7 @@ def verify(
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
 ) -> None:
     """Verify one credential through all seven stages. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    require_policy(policy)
     from vcgate.canonical_schema import VcgateError
 
     from ..verification._policy import Policy

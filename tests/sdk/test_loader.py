@@ -210,7 +210,7 @@ def test_cli_list_and_describe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     unknown = runner.invoke(adapters_app, ["describe", "nope"])
     assert unknown.exit_code == 64
     missing_config = runner.invoke(adapters_app, ["describe", "acme-cli-good", "--config", str(tmp_path / "no.yaml")])
-    assert missing_config.exit_code == 64
+    assert missing_config.exit_code == 2  # a missing input file is an error, not a usage error
     (tmp_path / "fail.yaml").write_text("fail: true\n")
     rejected = runner.invoke(adapters_app, ["describe", "acme-cli-good", "--config", str(tmp_path / "fail.yaml")])
     assert rejected.exit_code == 1

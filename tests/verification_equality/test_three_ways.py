@@ -9,7 +9,8 @@ normalised in the result objects; the only translation is the API's transport: a
 details carrying the result, whose ``status`` member is the HTTP status and the result's own status is
 ``verificationStatus`` (tests/api_wiring/test_one_verifier_api.py). The job's per-credential pipeline result leaves the
 ``validity`` stage out (a job judges validity windows at each entry's date when linking); its other checks equal the
-result object's.
+result object's. All three resolve DIDs offline (``--offline``; the API with remote DIDs off; a job's default): the
+demo's parties use did:key.
 """
 
 from __future__ import annotations
