@@ -40,7 +40,15 @@ sys.path.insert(0, str(ROOT))
 
 from tests.jobs._world import CHECKED_AT, build_world  # noqa: E402
 from vcgate.gateway._cluster import DaskExecutor  # noqa: E402
-from vcgate.gateway._jobs import Executor, LocalProcessExecutor, create_job, read_entry_file, run_job  # noqa: E402
+from vcgate.gateway._cluster_store import ClusterStore  # noqa: E402
+from vcgate.gateway._jobs import (  # noqa: E402
+    Executor,
+    InlineExecutor,
+    LocalProcessExecutor,
+    create_job,
+    read_entry_file,
+    run_job,
+)
 from vcgate.gateway._store import Store  # noqa: E402
 
 FACTORY = "tests.jobs._world:plain_checkers"
@@ -167,12 +175,22 @@ def _run(store: Store, data: bytes, job: str, executor: Executor, chunk: int, pi
     wall = time.perf_counter() - start
     cpu = _cpu_seconds([os.getpid(), *pids]) - cpu0
     assert summary.done == summary.entries, summary
-    return {
+    out = {
         "seconds": round(wall, 2),
         "entries_per_second": round(summary.entries / wall, 1),
         "cpu_ms_per_entry": round(cpu / summary.entries * 1000, 3),
         "verdicts": dict(summary.verdicts),
     }
+    workers = ClusterStore(store.db).throughput(job)
+    if workers:
+        # The engine's cost per task in the real run: worker time not spent inside a task (scheduling, transfer,
+        # idle at the tail), spread over the tasks.
+        tasks = sum(w["tasks"] for w in workers)
+        busy = sum(w["seconds"] for w in workers)
+        out["tasks"] = tasks
+        out["engine_ms_per_task"] = round((wall * len(workers) - busy) / tasks * 1000, 3)
+        out["task_cpu_ms_per_entry"] = round(sum(w["cpuSeconds"] for w in workers) / summary.entries * 1000, 3)
+    return out
 
 
 _policy: Any = None
@@ -207,20 +225,26 @@ def main() -> None:
         _policy = world.policy()
         data = _entries(rows["authorized"], args.entries)
         _run(store, _entries(rows["authorized"], 500), "prewarm", LocalProcessExecutor(2), args.chunk_size, [])
+        from sqlalchemy import text
+
         results: dict[str, Any] = {
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start",
+            "machine": f"{platform.machine()} {os.cpu_count()} cores",
+            "load_at_start": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(),
             "entries": args.entries,
             "chunk_size": args.chunk_size,
             "runs": {},
         }
+        with store.db.transaction() as conn:
+            conn.execute(text("DELETE FROM entry_results"))
+        # The in-process executor (one process, no pool, no engine): the baseline per worker.
+        inline = _run(store, data, "inline", InlineExecutor(), args.chunk_size, [])
+        results["inline"] = inline
         for n in (int(x) for x in args.workers.split(",")):
             # Each run verifies the same entries under its own job id against the same warm credential cache; the
             # entry results of the previous run are removed so that every run does the whole job.
             store.db.engine.dispose()
             with store.db.transaction() as conn:
-                from sqlalchemy import text
-
                 conn.execute(text("DELETE FROM entry_results"))
             local = _run(store, data, f"local-{n}", LocalProcessExecutor(n), args.chunk_size, [])
             with store.db.transaction() as conn:
@@ -236,21 +260,31 @@ def main() -> None:
                 "local": local,
                 "dask": dask,
                 "ratio": round(dask["entries_per_second"] / local["entries_per_second"], 3),
+                "ratio_per_worker_to_inline": round(dask["entries_per_second"] / (n * inline["entries_per_second"]), 3),
+                "cpu_ratio_to_inline": round(inline["cpu_ms_per_entry"] / dask["cpu_ms_per_entry"], 3),
                 "scheduler_overhead_ms_per_task": round(overhead, 3),
             }
         store.close()
+        results["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]), check=False)
         shutil.rmtree(pg_root, ignore_errors=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{results['machine']}; {args.entries} entries; chunk {args.chunk_size}")
+    print(
+        f"{results['machine']}; load {results['load_at_start']} -> {results['load_at_end']}; {args.entries} entries; "
+        f"chunk {args.chunk_size}"
+    )
+    i = results["inline"]
+    print(f"in-process: {i['entries_per_second']}/s ({i['cpu_ms_per_entry']} ms CPU/entry)")
     for n, r in results["runs"].items():
         print(
             f"{n} worker(s): local {r['local']['entries_per_second']}/s ({r['local']['cpu_ms_per_entry']} ms CPU/entry)"
             f", dask {r['dask']['entries_per_second']}/s ({r['dask']['cpu_ms_per_entry']} ms CPU/entry), "
-            f"ratio {r['ratio']}, scheduler {r['scheduler_overhead_ms_per_task']} ms/task"
+            f"ratio {r['ratio']} (per worker to in-process {r['ratio_per_worker_to_inline']}, CPU "
+            f"{r['cpu_ratio_to_inline']}), scheduler {r['scheduler_overhead_ms_per_task']} ms/no-op task, engine "
+            f"{r['dask']['engine_ms_per_task']} ms/task"
         )
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from vcgate.adapters.sdk import (
     AdapterInfo,
@@ -45,10 +46,15 @@ from .verification._verify import issuer_id
 
 __all__ = [
     "AdapterRun",
+    "InProcessWork",
+    "RecordOutcome",
+    "RecordWork",
     "SyncError",
     "SyncReport",
     "builtin_checkers",
+    "credential_records",
     "open_run",
+    "record_outcomes",
     "register",
     "require_checker",
     "status",
@@ -214,14 +220,103 @@ def _record_json(record: SourceRecord) -> dict[str, Any] | None:
         return None
 
 
-def _quarantine_entry(run: AdapterRun, record: SourceRecord, exc: BaseException, now: datetime) -> QuarantinedRecord:
-    code = getattr(exc, "code", None)
-    if not isinstance(code, str):
-        code = "UNSIGNED" if isinstance(exc, _UnsignedError) else type(exc).__name__
-    stage = "sign" if isinstance(exc, _UnsignedError) else "translate"
+@dataclass(frozen=True)
+class RecordOutcome:
+    """What the per-record work (translation, evidence, signature) made of one credential record. Plain data, so it
+    travels back from a cluster worker (:mod:`vcgate.gateway._cluster`): a signed credential with the raw record to
+    keep and any evidence shortfall, or the failure that quarantines the record."""
+
+    locator: str
+    doc: dict[str, Any] | None = None
+    raw: tuple[str, str, bytes, str] | None = None
+    shortfall: str | None = None
+    code: str = ""
+    reason: str = ""
+    unsigned: bool = False
+
+
+def credential_records(records: Iterable[SourceRecord]) -> list[SourceRecord]:
+    """The records of a page that become credentials (a ledger revocation only names what it revokes)."""
+    return [r for r in records if not (r.kind == "revocation" and r.supersedes is not None)]
+
+
+def record_outcomes(run: AdapterRun, records: Sequence[SourceRecord]) -> list[RecordOutcome]:
+    """Translate and sign ``records`` (pure: no store). A record failure becomes a quarantine outcome; anything
+    else (a bug, a lost ledger) raises."""
+    failures: tuple[type[BaseException], ...] = (*_record_failures(), _UnsignedError)
+    out: list[RecordOutcome] = []
+    for record in records:
+        try:
+            doc, raw = run.credential(record)
+        except failures as exc:
+            code = getattr(exc, "code", None)
+            if not isinstance(code, str):
+                code = "UNSIGNED" if isinstance(exc, _UnsignedError) else type(exc).__name__
+            out.append(
+                RecordOutcome(record.locator, code=code, reason=str(exc), unsigned=isinstance(exc, _UnsignedError))
+            )
+            continue
+        out.append(RecordOutcome(record.locator, doc, raw, run.shortfall(record)))
+    return out
+
+
+class RecordWork(Protocol):
+    """Where the per-record work of a pass runs: in this process (:class:`InProcessWork`), or spread over a
+    cluster's workers (:class:`vcgate.gateway._cluster.ClusterWork`) while this process stays the only writer of
+    the adapter's cursor."""
+
+    #: Pages whose records may be in work while an earlier page waits for its commit.
+    lookahead: int
+
+    def submit(self, run: AdapterRun, records: Sequence[SourceRecord]) -> Callable[[], Sequence[RecordOutcome]]:
+        """Start the work on ``records``; the returned callable waits for their outcomes, in record order."""
+        ...
+
+    def check(self, ids: Sequence[str]) -> None:
+        """Verify the stored credentials ``ids`` under the pass's policy (warms the result cache)."""
+        ...
+
+
+class InProcessWork:
+    """The per-record work and the checks of stored credentials, in this process (``vcgate sync`` without
+    ``--cluster``)."""
+
+    lookahead = 0
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy | None,
+        *,
+        now: datetime,
+        resolver: DidResolver | None = None,
+        checkers: Mapping[str, EvidenceChecker] | None = None,
+    ) -> None:
+        self.store, self.policy, self.now, self.resolver, self.checkers = store, policy, now, resolver, checkers
+
+    def submit(self, run: AdapterRun, records: Sequence[SourceRecord]) -> Callable[[], Sequence[RecordOutcome]]:
+        """Work on ``records`` when the outcomes are asked for."""
+        return lambda: record_outcomes(run, records)
+
+    def check(self, ids: Sequence[str]) -> None:
+        """Verify ``ids`` in this process."""
+        if self.policy is None:
+            return
+        from ._jobs import VerificationEnvironment
+
+        env = VerificationEnvironment(
+            self.store, self.policy, checked_at=self.now, resolver=self.resolver, checkers=self.checkers
+        )
+        env.views(ids)
+
+
+def _quarantine_entry(
+    run: AdapterRun, record: SourceRecord, outcome: RecordOutcome, now: datetime
+) -> QuarantinedRecord:
+    stage = "sign" if outcome.unsigned else "translate"
     at = _ts(now)
     return QuarantinedRecord(
-        run.name, record.locator, record.ledger_id, stage, code, str(exc), _record_json(record), at, at
+        run.name, record.locator, record.ledger_id, stage, outcome.code, outcome.reason, _record_json(record), at, at
     )
 
 
@@ -233,13 +328,19 @@ def sync_page(
     now: datetime,
     cursor: bool = True,
     retrying: Iterable[str] = (),
+    outcomes: Sequence[RecordOutcome] | None = None,
 ) -> None:
-    """Translate, sign and store one page in one transaction (with its cursor unless ``cursor`` is false).
+    """Store one page in one transaction (with its cursor unless ``cursor`` is false).
 
-    Records that fail are quarantined (``retrying`` names locators already in quarantine: those that now succeed
-    leave it). Counts go to ``run.counts``.
+    ``outcomes`` are the page's :func:`credential_records` translated and signed (by :func:`record_outcomes`, here
+    or on cluster workers); computed here when not given. Records that fail are quarantined (``retrying`` names
+    locators already in quarantine: those that now succeed leave it). Counts go to ``run.counts``.
     """
-    failures: tuple[type[BaseException], ...] = (*_record_failures(), _UnsignedError)
+    wanted = credential_records(page.records)
+    done = list(outcomes) if outcomes is not None else record_outcomes(run, wanted)
+    if [o.locator for o in done] != [r.locator for r in wanted]:
+        raise SyncError(f"sync {run.name}: the record outcomes do not match the page's records")
+    by_record = iter(done)
     retried = set(retrying)
     docs: list[dict[str, Any]] = []
     raws: list[tuple[str, str, bytes, str]] = []
@@ -254,18 +355,16 @@ def sync_page(
                 for cid in run.revoked_ids(record)
             )
             continue
-        try:
-            doc, raw = run.credential(record)
-        except failures as exc:
-            log.warning("sync %s: quarantining %s: %s", run.name, record.locator, exc)
-            quarantined.append(_quarantine_entry(run, record, exc, now))
-            run.counts["unsigned"] += isinstance(exc, _UnsignedError)
+        outcome = next(by_record)
+        if outcome.doc is None:
+            log.warning("sync %s: quarantining %s: %s", run.name, record.locator, outcome.reason)
+            quarantined.append(_quarantine_entry(run, record, outcome, now))
+            run.counts["unsigned"] += outcome.unsigned
             continue
-        docs.append(doc)
-        if raw is not None:
-            raws.append(raw)
-        weaker = run.shortfall(record)
-        if weaker is not None:
+        docs.append(outcome.doc)
+        if outcome.raw is not None:
+            raws.append(outcome.raw)
+        if outcome.shortfall is not None:
             # Stored (it is what the ledger showed) but held for an upgrade: every pass builds its evidence again
             # and replaces it in place once complete.
             quarantined.append(
@@ -275,7 +374,7 @@ def sync_page(
                     record.ledger_id,
                     UPGRADE,
                     "EVIDENCE_INCOMPLETE",
-                    weaker,
+                    outcome.shortfall,
                     None,
                     _ts(now),
                     _ts(now),
@@ -284,6 +383,21 @@ def sync_page(
             run.counts["incomplete"] += 1
         elif record.locator in retried:
             released.append(record.locator)
+    _commit_page(store, run, page, cursor, docs, raws, revocations, quarantined, released, retried)
+
+
+def _commit_page(
+    store: Store,
+    run: AdapterRun,
+    page: RecordPage,
+    cursor: bool,
+    docs: list[dict[str, Any]],
+    raws: list[tuple[str, str, bytes, str]],
+    revocations: list[LedgerRevocation],
+    quarantined: list[QuarantinedRecord],
+    released: list[str],
+    retried: set[str],
+) -> None:
     keep_through = getattr(page, "keep_through", None)
     write = PageWrite(
         run.name,
@@ -301,7 +415,9 @@ def sync_page(
     run.counts["unchanged"] += len(docs) - commit.stored
     run.counts["revocations"] += commit.revocations
     run.counts["rewound"] += commit.rewound
-    run.counts["quarantined"] += len(quarantined)
+    # Newly quarantined only: a retried record that is held again is counted by inQuarantine at the end of the pass
+    # (if a rewind drops it meanwhile, nothing is held and the pass did not fail).
+    run.counts["quarantined"] += sum(1 for q in quarantined if q.locator not in retried)
     run.counts["released"] += len(released)
     run.counts["quarantine"].extend(q.to_json() for q in quarantined)
     run.stored_ids.extend(str(d["id"]) for d in docs)
@@ -324,7 +440,7 @@ def open_run(
     return AdapterRun(reg.name, adapter, adapter.describe(), witness_key, dict(partner_signers or {}), witness_suite)
 
 
-def _retry(store: Store, run: AdapterRun, now: datetime, *, upgrades_only: bool = False) -> None:
+def _retry(store: Store, run: AdapterRun, work: RecordWork, now: datetime, *, upgrades_only: bool = False) -> None:
     """Translate quarantined records of ``run`` again (the stored record, else a fresh fetch); records held for an
     evidence upgrade are always fetched afresh (their evidence is rebuilt). ``upgrades_only``: only those."""
     from vcgate.adapters.remote import record_from_json
@@ -338,18 +454,18 @@ def _retry(store: Store, run: AdapterRun, now: datetime, *, upgrades_only: bool 
         except VcgateError as exc:
             run.counts["errors"].append(f"cannot retry {q.locator}: {exc}")
     if records:
-        sync_page(
-            store,
-            run,
-            RecordPage(tuple(records), Cursor.start()),
-            now=now,
-            cursor=False,
-            retrying=[r.locator for r in records],
-        )
+        page = RecordPage(tuple(records), Cursor.start())
+        outcomes = work.submit(run, credential_records(page.records))()
+        sync_page(store, run, page, now=now, cursor=False, retrying=[r.locator for r in records], outcomes=outcomes)
 
 
-def _pull(store: Store, run: AdapterRun, reg: AdapterRegistration, now: datetime) -> None:
-    """Read every page after the registration's cursor; a ledger failure ends the pass (recorded as an error)."""
+def _pull(store: Store, run: AdapterRun, work: RecordWork, reg: AdapterRegistration, now: datetime) -> None:
+    """Read every page after the registration's cursor; a ledger failure ends the pass (recorded as an error).
+
+    Pages commit in ledger order, each with its cursor, in this process; while one page waits for its records'
+    work, up to ``work.lookahead`` later pages are already fetched and in work. A ledger failure commits the pages
+    fetched before it, then ends the pass.
+    """
     try:
         health = run.adapter.health()
     except VcgateError as exc:
@@ -362,14 +478,32 @@ def _pull(store: Store, run: AdapterRun, reg: AdapterRegistration, now: datetime
         return
     run.height = health.ledger_height or 0
     since = Cursor.from_json(reg.cursor) if reg.cursor else None
+    ledger_errors: list[VcgateError] = []
+    pending: deque[tuple[RecordPage, Callable[[], Sequence[RecordOutcome]]]] = deque()
     try:
-        for page in run.adapter.records(since):
-            sync_page(store, run, page, now=now)
+        for page in _ledger_pages(run, since, ledger_errors):
+            pending.append((page, work.submit(run, credential_records(page.records))))
+            while len(pending) > work.lookahead:
+                first, outcomes = pending.popleft()
+                sync_page(store, run, first, now=now, outcomes=outcomes())
+        while pending:
+            first, outcomes = pending.popleft()
+            sync_page(store, run, first, now=now, outcomes=outcomes())
     except VcgateError as exc:
-        store.observe(run.info.ledger_id, at=now, error=str(exc))
-        run.counts["errors"].append(str(exc))
+        ledger_errors.append(exc)
+    if ledger_errors:
+        store.observe(run.info.ledger_id, at=now, error=str(ledger_errors[0]))
+        run.counts["errors"].append(str(ledger_errors[0]))
         return
     store.observe(run.info.ledger_id, at=now, height=run.height)
+
+
+def _ledger_pages(run: AdapterRun, since: Cursor | None, errors: list[VcgateError]) -> Iterator[RecordPage]:
+    """The adapter's pages after ``since``; a ledger failure ends them and lands in ``errors``."""
+    try:
+        yield from run.adapter.records(since)
+    except VcgateError as exc:
+        errors.append(exc)
 
 
 def sync(
@@ -384,6 +518,7 @@ def sync(
     retry_quarantined: bool = False,
     only: Iterable[str] | None = None,
     witness_suite: str = "eddsa-rdfc-2022",
+    work: RecordWork | None = None,
 ) -> SyncReport:
     """Pull new records from every registered adapter (or those named in ``only``), translate, sign witness-mode
     translations with ``witness_key``, store and index them page by page, record revocations and ledger reads, then
@@ -392,8 +527,11 @@ def sync(
     Partner-mode translations arrive signed by the partner (an issuing service). ``partner_signers`` maps a
     partner's issuer DID to its issuing service when it runs in this process (``signer(credential, created)``; the
     demo's partners). With ``retry_quarantined`` the quarantined records are tried again first. ``witness_suite``
-    is the cryptosuite of witness signatures.
+    is the cryptosuite of witness signatures. ``work`` says where the per-record work and the checks run (default:
+    this process; :class:`vcgate.gateway._cluster.ClusterWork` spreads them over a Dask cluster).
     """
+    if work is None:
+        work = InProcessWork(store, policy, now=now, resolver=resolver, checkers=checkers)
     report: dict[str, dict[str, Any]] = {}
     stored_ids: list[str] = []
     wanted = set(only) if only is not None else None
@@ -409,8 +547,8 @@ def sync(
         for m in getattr(run.adapter, "published_mappings", lambda: ())():
             store.put_mapping(m)
         # Records stored with weaker evidence (a peer outage) are rebuilt every pass and upgraded in place.
-        _retry(store, run, now, upgrades_only=not retry_quarantined)
-        _pull(store, run, reg, now)
+        _retry(store, run, work, now, upgrades_only=not retry_quarantined)
+        _pull(store, run, work, reg, now)
         run.counts["inQuarantine"] = len(store.quarantined(reg.name))
         stored_ids.extend(run.stored_ids)
         store.set_last_sync(reg.name, {"at": _ts(now), **{k: v for k, v in run.counts.items() if k != "quarantine"}})
@@ -418,10 +556,7 @@ def sync(
         if callable(close):
             close()
     if policy is not None and stored_ids:
-        from ._jobs import VerificationEnvironment
-
-        env = VerificationEnvironment(store, policy, checked_at=now, resolver=resolver, checkers=checkers)
-        env.views(stored_ids)
+        work.check(stored_ids)
     return SyncReport(report)
 
 

@@ -40,7 +40,7 @@ from vcgate.canonical_schema import InputError, VcgateError
 
 from .._issuing import IssuingError, IssuingService
 from ..verification._keys import KeyPair
-from ._common import fitted_table, unreadable
+from ._common import fitted_table, require_file, unreadable
 from ._register import register_adapter
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
@@ -131,6 +131,7 @@ def describe_adapter(
         raise typer.Exit(EXIT_INVALID) from None
     result: dict[str, Any] = {"plugin": _plugin_json(plugin)}
     if config is not None:
+        require_file(config, "adapter configuration")
         try:
             settings = load_adapter_config(config)
         except AdapterConfigError as exc:
@@ -394,6 +395,8 @@ def sync_adapter(
     except AdapterLoadError as exc:
         _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from None
+    require_file(config, "adapter configuration")
+    require_file(key, "key file")
     try:
         settings = load_adapter_config(config)
         issuer = IssuingService.for_key(KeyPair.from_file(key), suite) if key is not None else None
@@ -523,6 +526,13 @@ def serve_adapter(
     Binds 127.0.0.1 unless --host says otherwise; a non-loopback host needs a
     token. Exit 1 broken adapter, 2 ledger unreachable, 64 usage.
     """
+    for path, what in (
+        (config, "adapter configuration"),
+        (key, "key file"),
+        (ssl_certfile, "--ssl-certfile"),
+        (ssl_keyfile, "--ssl-keyfile"),
+    ):
+        require_file(path, what)
     import uvicorn
 
     from .._adapter_server import AdapterServiceError, build_adapter_service
@@ -594,6 +604,7 @@ def add_adapter(
     from .._store import Store
     from .._sync import SyncError, register
 
+    require_file(config, "adapter configuration")
     try:
         settings = load_adapter_config(config)
     except AdapterConfigError as exc:

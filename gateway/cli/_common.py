@@ -8,6 +8,7 @@ EX_USAGE).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -36,6 +37,25 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 def unreadable(path: object, reason: object) -> NoReturn:
     """An input file is missing or unreadable: ``error: cannot read PATH: REASON``, exit 2 (not a usage error)."""
     fail(f"cannot read {path}: {reason}", EXIT_ERROR)
+
+
+def require_file(path: str | Path | None, what: str = "") -> None:
+    """An input file named on the command line must exist and be readable: otherwise ``error: cannot read [WHAT ]PATH:
+    REASON`` and exit 2 (an error, not a usage error: the README's exit codes). ``None`` (option not given) passes."""
+    if path is None:
+        return
+    try:
+        with Path(path).open("rb"):
+            pass
+    except OSError as exc:
+        unreadable(f"{what} {path}" if what else path, (exc.strerror or str(exc)).lower())
+
+
+def require_policy(policy: str | Path | None) -> None:
+    """``--policy`` names a policy file (exit 2 unless readable, as :func:`require_file`) or a shipped policy: a bare
+    name such as ``default`` with no file of that name, which the policy loader resolves."""
+    if policy is not None and (Path(policy).exists() or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(policy))):
+        require_file(policy, "policy")
 
 
 def require_database(url: str | None) -> None:

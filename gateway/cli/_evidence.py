@@ -49,7 +49,7 @@ from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 from .._evidence_checkers import offline_checker_for
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, unreadable
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, require_file, unreadable
 from ._common import fail as _fail
 from ._common import instant_or_now as _instant
 from ._common import usage_error as _usage
@@ -125,6 +125,7 @@ def check_evidence_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Check a credential's ledger evidence offline. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    require_file(anchors, "anchors file")
     instant = _instant(at)
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()

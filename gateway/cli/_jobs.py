@@ -47,7 +47,7 @@ from ..verification._dids import DidResolver
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE, require_database, unreadable
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE, require_database, require_file, require_policy, unreadable
 from ._common import fail as _fail
 from ._common import parse_instant as _instant
 from ._common import print_json as _print_json
@@ -81,6 +81,7 @@ def _store(db: str | None, *, read_only: bool = False) -> Store:
 
 
 def _policy(path: Path | None) -> Policy:
+    require_policy(path)
     try:
         return Policy.load(path) if path else Policy.default()
     except VcgateError as exc:
@@ -227,7 +228,9 @@ def parties_bind(
     chosen_nonce = nonce or nonce_from_bytes(secrets.token_bytes(16))
     try:
         pem = certificate.read_text(encoding="ascii") if certificate is not None else None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        unreadable(f"--certificate {certificate}", exc.strerror)
+    except UnicodeDecodeError as exc:
         _usage(f"cannot read --certificate {certificate}: {exc}")
     try:
         binding = binding_for_ledger(
@@ -315,7 +318,8 @@ def sync_command(
         str | None,
         typer.Option(
             help="Dask scheduler (tcp://HOST:8786) or 'local': one task per adapter, one writer per cursor (a "
-            "lease); default $VCGATE_DASK_SCHEDULER, else in this process. --witness-key must exist on the workers."
+            "lease) whose records are translated and signed on every worker; default $VCGATE_DASK_SCHEDULER, else "
+            "in this process. --witness-key must exist on the workers (docs/scale-out.md)."
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -328,6 +332,7 @@ def sync_command(
     """
     store = _store(db)
     key = None
+    require_file(witness_key, "--witness-key")
     if witness_key is not None:
         try:
             key = KeyPair.from_file(witness_key)
@@ -471,6 +476,8 @@ def verify_entry_command(
             _fail(f"entry {entry} refused: {exc.problem.code} at {exc.problem.pointer or '/'}: {exc}", EXIT_INVALID)
         except JobError as exc:
             _fail(f"entry {entry} refused: {exc}", EXIT_INVALID)
+    elif "://" not in entry and not entry.startswith("urn:") and ("/" in entry or entry.endswith(".json")):
+        unreadable(entry, "no such file")  # a file name, not a stored credential id: a missing input file
     else:
         try:
             parsed = entry_for_credential(store, entry)
@@ -683,6 +690,7 @@ def jobs_report(
     as_json: JsonOption = False,
 ) -> None:
     """Issue the job's VerificationReport credential (signed with --key) and render JSON and HTML."""
+    require_file(key, "key file")
     store = _store(db)
     try:
         results = job_results(store, job_id)

@@ -21,7 +21,7 @@ from rich.table import Table
 from vcgate.adapters.sdk import CredentialMapping, MappingError
 from vcgate.canonical_schema import VcgateError
 
-from ._common import EXIT_INVALID, fail, print_json, usage_error
+from ._common import EXIT_INVALID, fail, print_json, require_file
 
 mappings_app = typer.Typer(no_args_is_help=True, help="Published mappings in the gateway store (for replay).")
 _out = Console(emoji=False, highlight=False, soft_wrap=True)
@@ -93,8 +93,7 @@ def mappings_publish(
     """Validate a mapping file and store it under its id and digest (idempotent). Exit 1 if it is invalid."""
     from .._store import Store
 
-    if not file.is_file():
-        usage_error(f"cannot read {file}")
+    require_file(file)
     try:
         mapping = CredentialMapping.from_file(file)
     except MappingError as exc:

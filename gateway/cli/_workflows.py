@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._common import EXIT_INVALID, fail, print_json, usage_error
+from ._common import EXIT_INVALID, fail, print_json, require_file
 
 workflows_app = typer.Typer(
     no_args_is_help=True, help="Verification workflows (IPR, steel, natural gas, timber, food)."
@@ -22,9 +22,8 @@ out = Console(emoji=False, highlight=False)
 def _load(name_or_path: str) -> Any:
     from ..workflows import WorkflowError, load_workflow
 
-    path = Path(name_or_path)
-    if ("/" in name_or_path or name_or_path.endswith((".yaml", ".yml"))) and not path.is_file():
-        usage_error(f"cannot read {name_or_path}: no such file")
+    if "/" in name_or_path or name_or_path.endswith((".yaml", ".yml")):
+        require_file(name_or_path)
     try:
         return load_workflow(name_or_path)
     except WorkflowError as exc:
@@ -108,8 +107,7 @@ def validate_command(
     """Parse a workflow file and compile every expression; a fault is reported with its line and expression."""
     from ..workflows import Workflow, WorkflowError
 
-    if not path.is_file():
-        usage_error(f"cannot read {path}: no such file")
+    require_file(path)
     try:
         wf = Workflow.from_file(path)
     except WorkflowError as exc:

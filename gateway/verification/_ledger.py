@@ -12,8 +12,8 @@ never a requirement. No I/O here; a checker that raises is reported, not propaga
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,8 +23,7 @@ from vcgate.adapters.sdk import (
     EvidenceChecker,
     check_replay,
 )
-from vcgate.adapters.sdk import Check as SdkCheck
-from vcgate.canonical_schema import Check, Problem
+from vcgate.canonical_schema import Check, CheckStatus, Problem
 
 from ._trust import ANY, TrustPolicy
 
@@ -96,18 +95,17 @@ def ledger_items(doc: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     ]
 
 
-def _sdk_checks(prefix: str, stage: str, checks: tuple[SdkCheck, ...]) -> list[Check]:
-    # The SDK's checks carry several problems; ours one: a failing SDK check becomes one check per problem.
-    out: list[Check] = []
+def _staged(prefix: str, stage: str, checks: Iterable[Check]) -> list[Check]:
+    # An adapter's checks are already the one Check type (ADR 0010): the pipeline only files them under its stage
+    # and, for evidence, under the ``evidence.`` name prefix. A failure without a problem gets a generic one, so
+    # the result's problem details never miss a failed check.
+    out = []
     for c in checks:
         name = c.name if c.name.startswith(prefix) else f"{prefix}{c.name}"
-        status = str(c.status.value)
-        if status in ("passed", "not_applicable"):
-            out.append(Check(name, status, stage))  # type: ignore[arg-type]  # same literal set
-            continue
-        problems = c.problems or (Problem(f"{stage.upper()}_CHECK_FAILED", c.name, c.detail),)
-        for p in problems:
-            out.append(Check(name, status, stage, p))  # type: ignore[arg-type]  # failed | error
+        problems = c.problems
+        if not problems and c.status in (CheckStatus.FAILED, CheckStatus.ERROR):
+            problems = (Problem(f"{stage.upper()}_CHECK_FAILED", c.name, c.detail),)
+        out.append(replace(c, name=name, stage=stage, problems=problems))
     return out
 
 
@@ -215,8 +213,9 @@ class LedgerStages:
                     )
                 )
                 continue
-            converted = _sdk_checks("evidence.", "evidence", tuple(result.checks))
-            if not any(c.status == "passed" for c in converted) and not any(c.status == "failed" for c in converted):
+            converted = _staged("evidence.", "evidence", result.checks)
+            statuses = {c.status for c in converted}
+            if CheckStatus.PASSED not in statuses and CheckStatus.FAILED not in statuses:
                 converted.append(
                     _error("evidence", "evidence", "EVIDENCE_UNDECIDED", "Evidence not checked", "no check passed", ptr)
                 )
@@ -343,7 +342,7 @@ class LedgerStages:
         if "rawRecord" not in ev and isinstance(ev.get("ledgerId"), str) and isinstance(ev.get("locator"), str):
             record = self.raw_records(ev["ledgerId"], ev["locator"])
         result = check_replay(doc, mapping, record=record)
-        return _sdk_checks("", "replay", tuple(result.checks))
+        return _staged("", "replay", result.checks)
 
     # -- stage 6 (ledger part) -------------------------------------------------------------------------------
 

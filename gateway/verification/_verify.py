@@ -22,6 +22,7 @@ from vcgate import canonical_schema
 from vcgate.canonical_schema import (
     CREDENTIALS_V1_URL,
     Check,
+    CheckStatus,
     CheckSummary,
     Problem,
     VcgateError,
@@ -454,7 +455,7 @@ class Verifier:
         elif terms is not None:
             warnings = [] if strict else issuer_dependent_warnings(terms, allowed)
             # A passed check that carries a problem is a warning (VerificationResult.warnings).
-            checks.extend(Check("strict_terms", "passed", "data_model", w) for w in warnings)
+            checks.extend(Check("strict_terms", CheckStatus.PASSED, (w,), stage="data_model") for w in warnings)
             if not warnings:
                 checks.append(_STRICT_TERMS_PASSED)
 

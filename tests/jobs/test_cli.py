@@ -76,7 +76,7 @@ def test_verify_entry_exit_codes(
     table = vcgate("verify-entry", str(tmp_path / "no_licence.json"), *common)
     assert "NOT_AUTHORIZED" in table.stdout
     assert "LICENCE_MISSING" in table.stdout
-    assert vcgate("verify-entry", str(tmp_path / "missing.json"), *common).returncode == 64
+    assert vcgate("verify-entry", str(tmp_path / "missing.json"), *common).returncode == 2  # a missing file
 
 
 def test_jobs_run_status_report_and_links(
