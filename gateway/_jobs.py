@@ -57,6 +57,7 @@ from .verification._proofs import sign
 from .verification._status import StatusListChecker
 from .verification._trust import TrustPolicy
 from .verification._verify import Verifier
+from .verification._view import ParsedCredential
 
 log = logging.getLogger("vcgate.jobs")
 
@@ -160,10 +161,10 @@ class StoreLedgerStages:
         return stages
 
     def run(
-        self, doc: Mapping[str, Any], issuer: str | None, *, checked_at: datetime
+        self, credential: ParsedCredential, issuer: str | None, *, checked_at: datetime
     ) -> tuple[str | None, list[Check]]:
-        """Stages 3–7 on ``doc`` over the current snapshot (see :meth:`LedgerStages.run`)."""
-        return self.current().run(doc, issuer, checked_at=checked_at)
+        """Stages 3–7 on ``credential`` over the current snapshot (see :meth:`LedgerStages.run`)."""
+        return self.current().run(credential, issuer, checked_at=checked_at)
 
 
 def store_verifier(
