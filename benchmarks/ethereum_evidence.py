@@ -61,7 +61,7 @@ def main() -> None:
     parsed = EthereumEvidence.from_json(document)
     log_only = EthereumEvidence.from_json({k: v for k, v in document.items() if k not in ("state", "locator")})
     schema = EasSchema(vector["schema"])
-    assert check_eas_attestation(document, anchor, at=AT, eas_address=vector["easAddress"]).status == "passed"
+    assert check_eas_attestation(document, anchor, at=AT, eas_address=vector["easAddress"]).status == "verified"
 
     print(f"vector: {vector['name']} ({len(json.dumps(document)):,} bytes of JSON)\n")
     headline = rate(

@@ -142,9 +142,10 @@ def _stage_table(corpus: list[bytes], at: datetime) -> dict[str, float]:
     from vcgate import canonical_schema
     from vcgate.gateway import DidResolver, Policy, Verifier
     from vcgate.gateway.verification._canonical import rdfc, undefined_terms
+    from vcgate.gateway.verification._keys import verify_signature
     from vcgate.gateway.verification._proofs import SUITES as SPECS
-    from vcgate.gateway.verification._proofs import hash_data, suite_of, verify_proof
-    from vcgate.gateway.verification._verify import parse_json_strictly
+    from vcgate.gateway.verification._proofs import _b58decode, hash_data, suite_of, verify_proof
+    from vcgate.gateway.verification._verify import check_validity, parse_json_strictly
 
     docs = [json.loads(raw) for raw in corpus]
     resolver = DidResolver.offline()
@@ -182,7 +183,17 @@ def _stage_table(corpus: list[bytes], at: datetime) -> dict[str, float]:
         table["rdfc document, PyLD (reference)"] = per(lambda d: rdfc(unsecured(d), fast=False))
         table["rdfc proof config, PyLD (reference)"] = per(lambda d: rdfc(config(d), fast=False))
         table["hash data (fast)"] = per(lambda d: hash_data(docs[d], docs[d]["proof"], SPECS[spec.name], key_type))
+    vms = [resolver.verification_method(d["proof"]["verificationMethod"], "assertionMethod") for d in docs]
+    hashes = [hash_data(d, d["proof"], SPECS[spec.name], key_type).combined for d in docs]
+    signatures = [_b58decode(d["proof"]["proofValue"][1:]) for d in docs]
+    table["multibase decode (proofValue)"] = per(lambda d: _b58decode(docs[d]["proof"]["proofValue"][1:]))
+    table["key resolution (did:key, cached)"] = per(
+        lambda d: resolver.verification_method(docs[d]["proof"]["verificationMethod"], "assertionMethod")
+    )
+    table["signature verify"] = per(lambda d: verify_signature(vms[d].public_key, hashes[d], signatures[d]))
     table["proof (hash + DID + signature)"] = per(lambda d: verify_proof(docs[d], resolver, at=at))
+    table["validity"] = per(lambda d: check_validity(docs[d], at))
+    table["ledger stages (no evidence)"] = per(lambda d: verifier.ledger.run(docs[d], None, checked_at=at))
     table["whole Verifier.check"] = per(lambda d: verifier.check(corpus[d], at=at))
     return table
 
@@ -343,6 +354,9 @@ def main() -> None:
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "count": args.count,
+        # with PYTHONDONTWRITEBYTECODE every fresh process compiles vcgate's modules from source, which inflates
+        # imports and the lazy imports of the first verification (an installed wheel has its bytecode)
+        "bytecode_cache": not sys.flags.dont_write_bytecode,
         "vcgate": vcgate,
         "first_verification": first,
         "node": node,
@@ -368,11 +382,16 @@ def _print(r: dict[str, Any]) -> None:
             f"{(f'{nt:9.1f}/s' if nt else '      n/a'):>11} {(f'{ns:11.2f}/s' if ns else '        n/a'):>13} {ratio}"
         )
     print("(rates per CPU-second of the pinned process; wall-clock rates in --json)")
-    print("\nfirst verification in a fresh process (after imports and Verifier construction), CPU and wall ms:")
+    print(
+        "\nfirst verification in a fresh process (after imports and Verifier construction), CPU and wall ms"
+        + ("" if r["bytecode_cache"] else " - no bytecode cache (PYTHONDONTWRITEBYTECODE): modules compile")
+        + ":"
+    )
     for name, f in r["first_verification"].items():
         print(
             f"  {name:34} {f['first_cpu_ms']:7.2f} cpu-ms {f['first_ms']:8.2f} wall-ms; second {f['second_cpu_ms']} "
-            f"cpu-ms (imports {f['import_cpu_ms']} cpu-ms, {f['import_ms']} wall-ms; verified={f['verified']})"
+            f"cpu-ms (imports {f['import_cpu_ms']} cpu-ms, {f['import_ms']} wall-ms; Verifier construction "
+            f"{f['verifier_cpu_ms']} cpu-ms; verified={f['verified']})"
         )
     for name, t in r["node"].get("tuned", {}).get("corpora", {}).items():
         print(f"  node tuned {name:23} {t['first_ms']:7.2f} ms")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +43,7 @@ from ._db import Database, metadata
 from ._links import credential_identifiers
 from ._parties import Party, PartyError, PartyRegistry
 from .verification._pipeline import LedgerObservation, LedgerRevocation, credential_digest
-from .verification._status import StatusListFetchError
+from .verification._status import StatusListFetcher, StatusListFetchError
 
 parties_table = Table(
     "parties",
@@ -683,6 +683,12 @@ class Store:
             rows = conn.execute(select(documents_table)).all()
         return {r.url: (bytes(r.body), _parse(r.fetched_at) or datetime.min) for r in rows}
 
+    def document(self, url: str) -> tuple[bytes, datetime] | None:
+        """One kept document: (body, fetched at), or None."""
+        with self.db.transaction() as conn:
+            row = conn.execute(select(documents_table).where(documents_table.c.url == url)).first()
+        return None if row is None else (bytes(row.body), _parse(row.fetched_at) or datetime.min)
+
     # -- adapters --------------------------------------------------------------------------------------------
 
     def register_adapter(
@@ -1069,6 +1075,38 @@ class StoreStatusListFetcher:
         if (self._checked_at - fetched_at).total_seconds() > self._max_age:
             raise StatusListFetchError(url, f"fetched at {_ts(fetched_at)}, older than trust.freshness.status")
         return body
+
+
+class LiveStoreStatusListFetcher:
+    """Status lists kept in a live store (a long-running API: ``vcgate sync`` may add lists meanwhile), each read
+    when asked and refused when older than ``max_age_seconds`` before ``clock()``; a URL the store does not keep
+    fresh goes to ``fallback`` (none: the store's reason is the error). What ``POST /credentials/verify`` reads, so it
+    answers as ``vcgate verify --db`` and jobs do (:class:`StoreStatusListFetcher`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        max_age_seconds: float,
+        fallback: StatusListFetcher | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.max_age = max_age_seconds
+        self.fallback = fallback
+
+    def fetch(self, url: str) -> bytes:
+        """The kept body of ``url`` if fresh, else ``fallback``'s; raises :class:`StatusListFetchError`."""
+        found = self.store.document(url)
+        try:
+            return StoreStatusListFetcher(
+                {} if found is None else {url: found}, checked_at=self.clock(), max_age_seconds=self.max_age
+            ).fetch(url)
+        except StatusListFetchError:
+            if self.fallback is None:
+                raise
+            return self.fallback.fetch(url)
 
 
 Index("ix_invoice_claims_invoice_number_gtin", claims_table.c.invoice_number, claims_table.c.gtin)

@@ -383,7 +383,7 @@ def sync_page(
             run.counts["incomplete"] += 1
         elif record.locator in retried:
             released.append(record.locator)
-    _commit_page(store, run, page, cursor, docs, raws, revocations, quarantined, released)
+    _commit_page(store, run, page, cursor, docs, raws, revocations, quarantined, released, retried)
 
 
 def _commit_page(
@@ -396,6 +396,7 @@ def _commit_page(
     revocations: list[LedgerRevocation],
     quarantined: list[QuarantinedRecord],
     released: list[str],
+    retried: set[str],
 ) -> None:
     keep_through = getattr(page, "keep_through", None)
     write = PageWrite(
@@ -414,7 +415,9 @@ def _commit_page(
     run.counts["unchanged"] += len(docs) - commit.stored
     run.counts["revocations"] += commit.revocations
     run.counts["rewound"] += commit.rewound
-    run.counts["quarantined"] += len(quarantined)
+    # Newly quarantined only: a retried record that is held again is counted by inQuarantine at the end of the pass
+    # (if a rewind drops it meanwhile, nothing is held and the pass did not fail).
+    run.counts["quarantined"] += sum(1 for q in quarantined if q.locator not in retried)
     run.counts["released"] += len(released)
     run.counts["quarantine"].extend(q.to_json() for q in quarantined)
     run.stored_ids.extend(str(d["id"]) for d in docs)

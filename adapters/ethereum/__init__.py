@@ -72,7 +72,6 @@ if TYPE_CHECKING:
     from ._events import DecodedEvent, EventAbi, canonical_event_entry, decode_event, fetch_events
     from ._evidence import (
         Anchor,
-        Check,
         CheckpointAnchor,
         EndpointReport,
         EthereumEvidence,
@@ -107,7 +106,6 @@ __all__ = [
     "AnchoredCredential",
     "Attestation",
     "ChainPosition",
-    "Check",
     "CheckpointAnchor",
     "DecodedEvent",
     "DidResolution",

@@ -691,7 +691,7 @@ class EthereumAdapter:
             result = check_offchain_attestation(
                 attestation, at=datetime.fromtimestamp(attestation.time, UTC), chain_id=self.chain_id
             )
-            if result.status != "passed" or result.attester is None:
+            if result.status != "verified" or result.attester is None:
                 codes = ", ".join(p.code for p in result.problems)
                 entries[uid] = self._problem_record(
                     locator, "ETHEREUM_OFFCHAIN_INVALID", f"the off-chain attestation does not verify ({codes})"

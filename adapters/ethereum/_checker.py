@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -55,7 +56,6 @@ from ._evidence import (
     QuorumAnchor,
     check_evidence,
 )
-from ._evidence import Check as LedgerCheck
 
 LEDGER_KIND: Final = "ethereum"
 
@@ -382,9 +382,9 @@ def _problem(code: str, title: str, detail: str, pointer: str = "") -> Problem:
     return Problem(code=code, title=title, detail=detail, pointer=pointer)
 
 
-def _sdk_check(check: LedgerCheck) -> Check:
-    problems = (check.problem,) if check.problem is not None else ()
-    return Check(f"ethereum.{check.name}", CheckStatus(check.status), problems)
+def _prefixed(check: Check) -> Check:
+    # The ledger layer's checks are the same type; the adapter only files them under its ``ethereum.`` names.
+    return replace(check, name=f"ethereum.{check.name}")
 
 
 class _Run:
@@ -477,8 +477,8 @@ class EthereumEvidenceChecker:
             )
             return run.result()
         base = check_evidence(ledger_evidence, parsed_anchor, at=at)
-        run.checks.extend(_sdk_check(c) for c in base.checks if c.name != "evidence_format")
-        if base.status != "passed" or base.log is None:
+        run.checks.extend(_prefixed(c) for c in base.checks if c.name != "evidence_format")
+        if base.status != "verified" or base.log is None:
             return run.result()
         _check_ledger_facts(run, parsed, base)
 
@@ -685,8 +685,8 @@ def _check_offchain(
     document = parsed.proof_material.get("attestation")
     pinned = _pinned_contracts(anchor, "easContracts")
     result = check_offchain_attestation(document if isinstance(document, Mapping) else {}, at=at, chain_id=chain_id)
-    run.checks.extend(_sdk_check(c) for c in result.checks)
-    if result.status != "passed" or result.attestation is None or result.attester is None:
+    run.checks.extend(_prefixed(c) for c in result.checks)
+    if result.status != "verified" or result.attestation is None or result.attester is None:
         return
     offchain = result.attestation
     if pinned is not None and offchain.verifying_contract not in pinned:
@@ -891,5 +891,5 @@ def check_revocation(
         uid=uid,
         attestations_slot=int(slot),
     )
-    run.checks.extend(_sdk_check(c) for c in result.checks)
-    return run.result(), result.revocation_time if result.status == "passed" else None
+    run.checks.extend(_prefixed(c) for c in result.checks)
+    return run.result(), result.revocation_time if result.status == "verified" else None

@@ -27,18 +27,15 @@ from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import EncodingError
 
-from vcgate.canonical_schema import InputError, Problem
+from vcgate.canonical_schema import Check, CheckStatus, InputError, OverallStatus, Problem, overall_status
 
 from ._encoding import address_from_bytes, hex_to_bytes, keccak256, parse_address, to_hex
 from ._errors import EvidenceBuildError
 from ._events import DecodedEvent, EventAbi, address_topic, decode_event, fetch_events, is_abi_type, jsonable
 from ._evidence import (
     Anchor,
-    Check,
-    CheckStatus,
     EthereumEvidence,
     EvidenceCheckResult,
-    ResultStatus,
     check_evidence,
 )
 from ._evidence_builder import build_log_evidence, build_state_evidence
@@ -295,7 +292,7 @@ class EasAttestationCheckResult:
     """Outcome of :func:`check_eas_attestation`: the evidence checks plus the EAS ones; ``attestation`` and
     ``fields`` (decoded data) are set only when everything passed."""
 
-    status: ResultStatus
+    status: OverallStatus
     checks: tuple[Check, ...]
     evidence: EvidenceCheckResult
     attestation: Attestation | None = None
@@ -305,16 +302,11 @@ class EasAttestationCheckResult:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """The problems of the checks that did not pass."""
-        return tuple(c.problem for c in self.checks if c.problem is not None)
+        return tuple(p for c in self.checks for p in c.problems)
 
 
-def _overall(checks: Sequence[Check]) -> ResultStatus:
-    statuses = {c.status for c in checks}
-    return "failed" if "failed" in statuses else "error" if "error" in statuses else "passed"
-
-
-def _eas_problem(name: str, code: str, title: str, detail: str, status: CheckStatus = "failed") -> Check:
-    return Check(name, status, Problem(code=code, title=title, detail=detail))
+def _eas_problem(name: str, code: str, title: str, detail: str, status: CheckStatus = CheckStatus.FAILED) -> Check:
+    return Check(name, status, (Problem(code=code, title=title, detail=detail),))
 
 
 def check_eas_attestation(
@@ -343,7 +335,7 @@ def check_eas_attestation(
                 "EAS attestation evidence needs both the Attested log and the storage proof",
             )
         )
-        return EasAttestationCheckResult(status=_overall(checks), checks=tuple(checks), evidence=base)
+        return EasAttestationCheckResult(status=overall_status(checks), checks=tuple(checks), evidence=base)
     eas = parse_address(eas_address)
     if parsed.log.address != eas or parsed.state.address != eas:
         checks.append(
@@ -354,15 +346,15 @@ def check_eas_attestation(
                 f"log from {parsed.log.address}, storage of {parsed.state.address}, expected {eas}",
             )
         )
-        return EasAttestationCheckResult(status=_overall(checks), checks=tuple(checks), evidence=base)
-    checks.append(Check("eas_contract", "passed"))
+        return EasAttestationCheckResult(status=overall_status(checks), checks=tuple(checks), evidence=base)
+    checks.append(Check.passed("eas_contract"))
 
     try:
         event = decode_event(_ATTESTED, parsed.log.topics, parsed.log.data)
     except InputError as exc:
         checks.append(_eas_problem("eas_event", "eas.not_attested_event", "Log is not an Attested event", str(exc)))
-        return EasAttestationCheckResult(status=_overall(checks), checks=tuple(checks), evidence=base)
-    checks.append(Check("eas_event", "passed"))
+        return EasAttestationCheckResult(status=overall_status(checks), checks=tuple(checks), evidence=base)
+    checks.append(Check.passed("eas_event"))
 
     uid = bytes(event["uid"])
     values = {s.slot: s.value for s in parsed.state.storage}
@@ -372,7 +364,7 @@ def check_eas_attestation(
         checks.append(
             _eas_problem("eas_storage", "eas.storage_mismatch", "Attestation not in the proven storage", str(exc))
         )
-        return EasAttestationCheckResult(status=_overall(checks), checks=tuple(checks), evidence=base)
+        return EasAttestationCheckResult(status=overall_status(checks), checks=tuple(checks), evidence=base)
     if not any(attestation_uid(attestation, bump) == uid for bump in range(_MAX_BUMP)):
         checks.append(
             _eas_problem(
@@ -396,11 +388,11 @@ def check_eas_attestation(
             )
         )
     else:
-        checks.append(Check("eas_storage", "passed"))
+        checks.append(Check.passed("eas_storage"))
 
     fields: dict[str, Any] | None = None
     if schema is None:
-        checks.append(Check("eas_schema", "not_applicable"))
+        checks.append(Check.not_applicable("eas_schema"))
     elif schema.uid != attestation.schema:
         checks.append(
             _eas_problem(
@@ -416,16 +408,16 @@ def check_eas_attestation(
         except InputError as exc:
             checks.append(_eas_problem("eas_schema", "eas.data_undecodable", "Data does not decode", str(exc)))
         else:
-            checks.append(Check("eas_schema", "passed"))
+            checks.append(Check.passed("eas_schema"))
 
-    status = _overall(checks)
+    status = overall_status(checks)
     return EasAttestationCheckResult(
         status=status,
         checks=tuple(checks),
         evidence=base,
-        attestation=attestation if status == "passed" else None,
-        fields=fields if status == "passed" else None,
-        transaction_sender=base.log.sender if status == "passed" and base.log else None,
+        attestation=attestation if status == "verified" else None,
+        fields=fields if status == "verified" else None,
+        transaction_sender=base.log.sender if status == "verified" and base.log else None,
     )
 
 
@@ -441,7 +433,7 @@ class EasRevocationCheckResult:
     """Outcome of :func:`check_eas_revocation`: whether attestation ``uid`` was revoked as of the proven block
     (``revocation_time`` in Unix seconds, 0 when not revoked). Values are set only when everything passed."""
 
-    status: ResultStatus
+    status: OverallStatus
     checks: tuple[Check, ...]
     evidence: EvidenceCheckResult
     revoked: bool | None = None
@@ -452,7 +444,7 @@ class EasRevocationCheckResult:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """The problems of the checks that did not pass."""
-        return tuple(c.problem for c in self.checks if c.problem is not None)
+        return tuple(p for c in self.checks for p in c.problems)
 
 
 def check_eas_revocation(
@@ -480,7 +472,7 @@ def check_eas_revocation(
                 "revocation evidence needs a storage proof",
             )
         )
-        return EasRevocationCheckResult(status=_overall(checks), checks=tuple(checks), evidence=base)
+        return EasRevocationCheckResult(status=overall_status(checks), checks=tuple(checks), evidence=base)
     if parsed.state.address != parse_address(eas_address):
         checks.append(
             _eas_problem(
@@ -490,8 +482,8 @@ def check_eas_revocation(
                 f"storage of {parsed.state.address}, expected {parse_address(eas_address)}",
             )
         )
-        return EasRevocationCheckResult(status=_overall(checks), checks=tuple(checks), evidence=base)
-    checks.append(Check("eas_contract", "passed"))
+        return EasRevocationCheckResult(status=overall_status(checks), checks=tuple(checks), evidence=base)
+    checks.append(Check.passed("eas_contract"))
     struct = _struct_base(uid, attestations_slot)
     values = {s.slot: s.value for s in parsed.state.storage}
     if struct not in values or struct + 2 not in values:
@@ -513,9 +505,9 @@ def check_eas_revocation(
             )
         )
     else:
-        checks.append(Check("eas_revocation", "passed"))
-    status = _overall(checks)
-    if status != "passed":
+        checks.append(Check.passed("eas_revocation"))
+    status = overall_status(checks)
+    if status != "verified":
         return EasRevocationCheckResult(status=status, checks=tuple(checks), evidence=base)
     revocation_time = (values[struct + 2] >> 128) & _U64
     return EasRevocationCheckResult(
@@ -879,7 +871,7 @@ class OffchainCheckResult:
     """Outcome of :func:`check_offchain_attestation`; ``attester`` (recovered) is set only when everything
     passed."""
 
-    status: ResultStatus
+    status: OverallStatus
     checks: tuple[Check, ...]
     attestation: OffchainAttestation | None = None
     attester: str | None = None
@@ -887,7 +879,7 @@ class OffchainCheckResult:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """The problems of the checks that did not pass."""
-        return tuple(c.problem for c in self.checks if c.problem is not None)
+        return tuple(p for c in self.checks for p in c.problems)
 
 
 def _recover_typed(digest: bytes, r: int, s: int, v: int) -> str | None:
@@ -919,13 +911,12 @@ def check_offchain_attestation(
         try:
             attestation = OffchainAttestation.from_json(attestation)
         except InputError as exc:
-            check = Check(
+            check = Check.failed(
                 "offchain_format",
-                "failed",
                 Problem(code="eas.offchain_malformed", title="Malformed off-chain attestation", detail=str(exc)),
             )
-            return OffchainCheckResult(status="failed", checks=(check,))
-    checks = [Check("offchain_format", "passed")]
+            return OffchainCheckResult(status="invalid", checks=(check,))
+    checks = [Check.passed("offchain_format")]
     if attestation.domain_name != _DOMAIN_NAME:
         checks.append(
             _eas_problem(
@@ -954,7 +945,7 @@ def check_offchain_attestation(
             )
         )
     else:
-        checks.append(Check("offchain_domain", "passed"))
+        checks.append(Check.passed("offchain_domain"))
 
     if offchain_uid(attestation) != attestation.uid:
         checks.append(
@@ -966,7 +957,7 @@ def check_offchain_attestation(
             )
         )
     else:
-        checks.append(Check("offchain_uid", "passed"))
+        checks.append(Check.passed("offchain_uid"))
 
     recovered: str | None = None
     for primary_type, fields in _OFFCHAIN_TYPES[attestation.version]:
@@ -987,7 +978,7 @@ def check_offchain_attestation(
             )
         )
     else:
-        checks.append(Check("offchain_signature", "passed"))
+        checks.append(Check.passed("offchain_signature"))
 
     if attestation.time > at.timestamp():
         checks.append(
@@ -999,13 +990,13 @@ def check_offchain_attestation(
             )
         )
     else:
-        checks.append(Check("offchain_time", "passed"))
-    status = _overall(checks)
+        checks.append(Check.passed("offchain_time"))
+    status = overall_status(checks)
     return OffchainCheckResult(
         status=status,
         checks=tuple(checks),
         attestation=attestation,
-        attester=recovered if status == "passed" else None,
+        attester=recovered if status == "verified" else None,
     )
 
 

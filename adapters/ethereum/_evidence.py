@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from vcgate.canonical_schema import InputError, Problem, json_pointer
+from vcgate.canonical_schema import Check, CheckStatus, InputError, OverallStatus, Problem, json_pointer, overall_status
 
 from ._blocks import HeaderFields, decode_header, decode_receipt, decode_transaction
 from ._encoding import (
@@ -34,9 +34,6 @@ from ._encoding import (
 from ._errors import EvidenceFormatError
 from ._rlp import RlpError, rlp_decode, rlp_encode, rlp_encode_uint
 from ._trie import EMPTY_TRIE_ROOT, MAX_PROOF_NODES, ProofNodes, TrieProofError, verify_trie_proof
-
-CheckStatus = Literal["passed", "failed", "error", "not_applicable"]
-ResultStatus = Literal["passed", "failed", "error"]
 
 # keccak256(b""): the code hash of an account without code.
 EMPTY_CODE_HASH = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
@@ -455,22 +452,6 @@ Anchor = CheckpointAnchor | QuorumAnchor
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
-    """One check and its outcome; ``problem`` is set unless it passed or did not apply."""
-
-    name: str
-    status: CheckStatus
-    problem: Problem | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form: name, status and (if any) the problem as RFC 9457 details."""
-        out: dict[str, Any] = {"name": self.name, "status": self.status}
-        if self.problem is not None:
-            out["problem"] = self.problem.to_json()
-        return out
-
-
-@dataclass(frozen=True, slots=True)
 class VerifiedLog:
     """A log whose inclusion in an anchored block was proven."""
 
@@ -484,12 +465,12 @@ class VerifiedLog:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceCheckResult:
-    """The outcome of :func:`check_evidence`: every check, the overall status (``failed`` if any check failed,
-    else ``error`` if any could not decide, else ``passed``), and what the evidence proved. ``log`` and
+    """The outcome of :func:`check_evidence`: every check, the overall status (:func:`overall_status`:
+    ``invalid``, ``error`` or ``verified``), and what the evidence proved. ``log`` and
     ``storage`` are filled only from checks that passed; ``ledger_time`` is the block timestamp (from the
     header, so only meaningful once the header is anchored)."""
 
-    status: ResultStatus
+    status: OverallStatus
     checks: tuple[Check, ...]
     ledger: str | None = None
     block_number: int | None = None
@@ -503,7 +484,7 @@ class EvidenceCheckResult:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """The problems of the checks that did not pass."""
-        return tuple(c.problem for c in self.checks if c.problem is not None)
+        return tuple(p for c in self.checks for p in c.problems)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for reports and the CLI."""
@@ -524,11 +505,13 @@ class EvidenceCheckResult:
 
 
 def _passed(name: str) -> Check:
-    return Check(name, "passed")
+    return Check.passed(name)
 
 
-def _problem(name: str, status: CheckStatus, code: str, title: str, detail: str, pointer: str = "") -> Check:
-    return Check(name, status, Problem(code=code, title=title, detail=detail, pointer=pointer))
+def _problem(
+    name: str, status: Literal["failed", "error"], code: str, title: str, detail: str, pointer: str = ""
+) -> Check:
+    return Check(name, CheckStatus(status), (Problem(code=code, title=title, detail=detail, pointer=pointer),))
 
 
 # -- the checker
@@ -560,7 +543,7 @@ def check_evidence(
                     exc.pointer,
                 )
             )
-            return EvidenceCheckResult(status="failed", checks=tuple(checks))
+            return EvidenceCheckResult(status="invalid", checks=tuple(checks))
     checks.append(_passed("evidence_format"))
 
     header_check, header = _check_header(evidence)
@@ -572,7 +555,7 @@ def check_evidence(
         "observed_confirmations": evidence.observed.confirmations if evidence.observed else None,
     }
     if header is None:
-        return EvidenceCheckResult(status="failed", checks=tuple(checks), **base)
+        return EvidenceCheckResult(status="invalid", checks=tuple(checks), **base)
     ledger_time = datetime.fromtimestamp(header.timestamp, UTC)
 
     if header.timestamp > at.timestamp():
@@ -594,31 +577,30 @@ def check_evidence(
 
     verified_log: VerifiedLog | None = None
     if evidence.log is None:
-        checks.append(Check("transaction_inclusion", "not_applicable"))
-        checks.append(Check("transaction_sender", "not_applicable"))
-        checks.append(Check("receipt_inclusion", "not_applicable"))
-        checks.append(Check("log_match", "not_applicable"))
+        checks.append(Check.not_applicable("transaction_inclusion"))
+        checks.append(Check.not_applicable("transaction_sender"))
+        checks.append(Check.not_applicable("receipt_inclusion"))
+        checks.append(Check.not_applicable("log_match"))
     else:
         log_checks, verified_log = _check_log(evidence.chain_id, evidence.log, header)
         checks.extend(log_checks)
 
     storage: dict[int, int] = {}
     if evidence.state is None:
-        checks.append(Check("account_proof", "not_applicable"))
-        checks.append(Check("storage_proof", "not_applicable"))
+        checks.append(Check.not_applicable("account_proof"))
+        checks.append(Check.not_applicable("storage_proof"))
     else:
         state_checks, storage = _check_state(evidence.state, header)
         checks.extend(state_checks)
 
-    statuses = {c.status for c in checks}
-    status: ResultStatus = "failed" if "failed" in statuses else "error" if "error" in statuses else "passed"
+    status = overall_status(checks)
     return EvidenceCheckResult(
         status=status,
         checks=tuple(checks),
         ledger_time=ledger_time,
         anchored_depth=depth,
-        log=verified_log if status == "passed" else None,
-        storage=storage if status == "passed" else {},
+        log=verified_log if status == "verified" else None,
+        storage=storage if status == "verified" else {},
         **base,
     )
 
@@ -1021,7 +1003,7 @@ def _check_state(state: StateProof, header: HeaderFields) -> tuple[list[Check], 
                 "/state/accountProof",
             )
         )
-        checks.append(Check("storage_proof", "not_applicable"))
+        checks.append(Check.not_applicable("storage_proof"))
         return checks, {}
     checks.append(_passed("account_proof"))
 
@@ -1077,5 +1059,5 @@ def _check_state(state: StateProof, header: HeaderFields) -> tuple[list[Check], 
             )
             return checks, {}
         values[slot.slot] = slot.value
-    checks.append(_passed("storage_proof") if state.storage else Check("storage_proof", "not_applicable"))
+    checks.append(_passed("storage_proof") if state.storage else Check.not_applicable("storage_proof"))
     return checks, values

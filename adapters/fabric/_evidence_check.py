@@ -48,7 +48,6 @@ from typing import Any
 
 from vcgate.adapters.sdk import Check, CheckStatus, EvidenceResult, LedgerEvidence, format_datetime
 from vcgate.adapters.sdk._records import raw_from_evidence
-from vcgate.canonical_schema import Check as FabricCheck
 from vcgate.canonical_schema import InputError, Problem, b64url_decode
 
 from ._attest import SignedPeerResponse, check_validation_attestation
@@ -86,9 +85,10 @@ def _problem(code: str, title: str, detail: str = "", pointer: str = "") -> Prob
     return Problem(code, title, detail, pointer)
 
 
-def _from_fabric(name: str, check: FabricCheck) -> Check:
-    problems = (check.problem,) if check.problem is not None else ()
-    return Check(name, CheckStatus(check.status), problems)
+def _from_fabric(name: str, check: Check) -> Check:
+    # The block verifier's checks are the same type; the evidence checker files them under its ``fabric.*`` names
+    # (the block verifier's ``stage`` is the gateway's business, not the adapter's).
+    return dataclasses.replace(check, name=name, stage="")
 
 
 class _Run:

@@ -270,7 +270,7 @@ class TransactionResult:
             "attested_by": list(self.attested_by),
             "status": self.status,
             "checks": {c.name: c.status for c in self.checks},
-            "problems": [{"check": c.name, **c.problem.to_json()} for c in self.checks if c.problem is not None],
+            "problems": [{"check": c.name, **p.to_json()} for c in self.checks for p in c.problems],
         }
 
 
@@ -321,7 +321,7 @@ class BlockResult:
             "previous_hash": self.previous_hash,
             "status": self.status,
             "checks": {c.name: c.status for c in self.checks},
-            "problems": [{"check": c.name, **c.problem.to_json()} for c in self.checks if c.problem is not None],
+            "problems": [{"check": c.name, **p.to_json()} for c in self.checks for p in c.problems],
             "transactions": [t.to_json() for t in self.transactions],
         }
         if self.config is not None:

@@ -77,7 +77,6 @@ if TYPE_CHECKING:
     from ._verify import (
         ConsistencyProof,
         InclusionProof,
-        LedgerCheck,
         LedgerCheckResult,
         check_consistency,
         check_entry,
@@ -106,7 +105,6 @@ __all__ = [
     "GroupCommitter",
     "InclusionProof",
     "KeyFileError",
-    "LedgerCheck",
     "LedgerCheckResult",
     "LedgerClientError",
     "LedgerEntry",

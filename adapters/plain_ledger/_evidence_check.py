@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -57,7 +57,6 @@ from ._verify import (
     FORK_DETECTED,
     ConsistencyProof,
     InclusionProof,
-    LedgerCheck,
     check_consistency,
     check_inclusion,
 )
@@ -241,9 +240,9 @@ def _problem(code: str, detail: str, pointer: str = "") -> Problem:
     return Problem(code, _TITLE, detail, pointer)
 
 
-def _from_ledger_check(name: str, check: LedgerCheck) -> Check:
-    status = CheckStatus(check.status)
-    return Check(name, status, (check.problem,) if check.problem is not None else ())
+def _renamed(name: str, check: Check) -> Check:
+    # The ledger layer's checks are the same type; the evidence checker files them under its ``plain.*`` names.
+    return replace(check, name=name)
 
 
 def _parse(evidence: Mapping[str, Any]) -> _Parsed:
@@ -363,7 +362,7 @@ class PlainLedgerEvidenceChecker:
         # 4. entry signature, checkpoint signature by the pinned key, inclusion of the leaf under the checkpoint
         result = check_inclusion(parsed.leaf, parsed.inclusion, parsed.checkpoint_note, verifier)
         for name in ("leaf_format", "entry_signature", "checkpoint_signature", "inclusion_proof"):
-            checks.append(_from_ledger_check("plain." + name, result.check(name)))
+            checks.append(_renamed("plain." + name, result.check(name)))
         if result.status != "verified" or result.entry is None or result.checkpoint is None:
             return finish()
         entry_json = result.entry.to_json()
@@ -414,9 +413,7 @@ class PlainLedgerEvidenceChecker:
             result = check_consistency(parsed.first_note, parsed.checkpoint_note, parsed.consistency, verifier)
             bad = [c for c in result.checks if c.status != "passed"]
             if bad:
-                first_bad = bad[0]
-                status = CheckStatus(first_bad.status)
-                return Check(name, status, (first_bad.problem,) if first_bad.problem else ())
+                return replace(bad[0], name=name)
             assert result.checkpoint is not None
             seen.append(SeenCheckpoint(result.checkpoint.size, result.checkpoint.root_hash, parsed.first_note))
             notes.append(f"consistency proof {parsed.consistency.first}→{parsed.consistency.second} verified")

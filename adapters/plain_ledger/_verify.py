@@ -12,23 +12,19 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from vcgate.canonical_schema import InputError, Problem
+from vcgate.canonical_schema import Check, InputError, OverallStatus, Problem, overall_status
 
 from ._checkpoint import Checkpoint, CheckpointOriginError, NoteVerifier, SignedNote, open_checkpoint
 from ._entries import SIGNATURE_INVALID, EntryError, LedgerEntry, LogLeaf
 from ._merkle import HASH_SIZE, MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
-
-CheckStatus = Literal["passed", "failed", "error", "not_applicable"]
-OverallStatus = Literal["verified", "invalid", "error"]
 
 # Stable problem codes (docs/plain-ledger.md, "Problem codes").
 LOG_KEY_INVALID = "PLAIN_LEDGER_LOG_KEY_INVALID"
 CHECKPOINT_MALFORMED = "PLAIN_LEDGER_CHECKPOINT_MALFORMED"
 CHECKPOINT_SIGNATURE_INVALID = "PLAIN_LEDGER_CHECKPOINT_SIGNATURE_INVALID"
 CHECKPOINT_ORIGIN_MISMATCH = "PLAIN_LEDGER_CHECKPOINT_ORIGIN_MISMATCH"
-PROOF_MALFORMED = "PLAIN_LEDGER_PROOF_MALFORMED"
 PROOF_SIZE_MISMATCH = "PLAIN_LEDGER_PROOF_SIZE_MISMATCH"
 INCLUSION_PROOF_INVALID = "PLAIN_LEDGER_INCLUSION_PROOF_INVALID"
 CONSISTENCY_PROOF_INVALID = "PLAIN_LEDGER_CONSISTENCY_PROOF_INVALID"
@@ -110,26 +106,10 @@ class ConsistencyProof:
 
 
 @dataclass(frozen=True, slots=True)
-class LedgerCheck:
-    """One check: a stable ``name``, its ``status``, and the problem when it did not pass."""
-
-    name: str
-    status: CheckStatus
-    problem: Problem | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form for reports."""
-        out: dict[str, Any] = {"check": self.name, "status": self.status}
-        if self.problem is not None:
-            out["problem"] = self.problem.to_json()
-        return out
-
-
-@dataclass(frozen=True, slots=True)
 class LedgerCheckResult:
     """Every check that ran, plus what was verified (only set when the corresponding checks passed)."""
 
-    checks: tuple[LedgerCheck, ...]
+    checks: tuple[Check, ...]
     entry: LedgerEntry | None = None
     leaf: LogLeaf | None = None
     checkpoint: Checkpoint | None = None
@@ -137,13 +117,8 @@ class LedgerCheckResult:
 
     @property
     def status(self) -> OverallStatus:
-        """``invalid`` if any check failed, else ``error`` if any could not be decided, else ``verified``."""
-        statuses = {c.status for c in self.checks}
-        if "failed" in statuses:
-            return "invalid"
-        if "error" in statuses:
-            return "error"
-        return "verified"
+        """The checks' overall status (:func:`~vcgate.canonical_schema.overall_status`)."""
+        return overall_status(self.checks)
 
     @property
     def ok(self) -> bool:
@@ -153,9 +128,9 @@ class LedgerCheckResult:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """The problems of every check that did not pass."""
-        return tuple(c.problem for c in self.checks if c.problem is not None)
+        return tuple(p for c in self.checks for p in c.problems)
 
-    def check(self, name: str) -> LedgerCheck:
+    def check(self, name: str) -> Check:
         """The check named ``name`` (KeyError if it did not run)."""
         for c in self.checks:
             if c.name == name:
@@ -167,28 +142,28 @@ class LedgerCheckResult:
         return {"status": self.status, "checks": [c.to_json() for c in self.checks]}
 
 
-def _passed(name: str) -> LedgerCheck:
-    return LedgerCheck(name, "passed")
+def _passed(name: str) -> Check:
+    return Check.passed(name)
 
 
-def _failed(name: str, code: str, title: str, detail: str = "", pointer: str = "") -> LedgerCheck:
-    return LedgerCheck(name, "failed", Problem(code, title, detail, pointer))
+def _failed(name: str, code: str, title: str, detail: str = "", pointer: str = "") -> Check:
+    return Check.failed(name, Problem(code, title, detail, pointer))
 
 
-def _skipped(name: str) -> LedgerCheck:
-    return LedgerCheck(name, "not_applicable")
+def _skipped(name: str) -> Check:
+    return Check.not_applicable(name)
 
 
-def _pin(log_key: NoteVerifier | str) -> NoteVerifier | LedgerCheck:
+def _pin(log_key: NoteVerifier | str) -> NoteVerifier | Check:
     if isinstance(log_key, NoteVerifier):
         return log_key
     try:
         return NoteVerifier.from_vkey(log_key)
     except InputError as exc:
-        return LedgerCheck("log_key", "error", Problem(LOG_KEY_INVALID, "Pinned log key unusable", str(exc)))
+        return Check.errored("log_key", Problem(LOG_KEY_INVALID, "Pinned log key unusable", str(exc)))
 
 
-def _open_checkpoint(name: str, note: str | bytes, verifier: NoteVerifier) -> Checkpoint | LedgerCheck:
+def _open_checkpoint(name: str, note: str | bytes, verifier: NoteVerifier) -> Checkpoint | Check:
     try:
         parsed = SignedNote.parse(note)
         Checkpoint.from_text(parsed.text)
@@ -207,7 +182,7 @@ def check_entry(unverified_entry: Any) -> LedgerCheckResult:
     try:
         entry = LedgerEntry.from_json(unverified_entry)
     except EntryError as exc:
-        return LedgerCheckResult((LedgerCheck("entry", "failed", exc.problem),))
+        return LedgerCheckResult((Check.failed("entry", exc.problem),))
     return LedgerCheckResult((_passed("entry"),), entry=entry)
 
 
@@ -221,24 +196,24 @@ def check_inclusion(
     origin is that key's name), ``inclusion_proof`` (the proof's size is the checkpoint's and the leaf hash with the
     audit path reaches the checkpoint's root).
     """
-    checks: list[LedgerCheck] = []
+    checks: list[Check] = []
     parsed_leaf: LogLeaf | None = None
     try:
         parsed_leaf = LogLeaf.from_bytes(leaf)
         checks += [_passed("leaf_format"), _passed("entry_signature")]
     except EntryError as exc:
         if exc.problem.code == SIGNATURE_INVALID:
-            checks += [_passed("leaf_format"), LedgerCheck("entry_signature", "failed", exc.problem)]
+            checks += [_passed("leaf_format"), Check.failed("entry_signature", exc.problem)]
         else:
-            checks += [LedgerCheck("leaf_format", "failed", exc.problem), _skipped("entry_signature")]
+            checks += [Check.failed("leaf_format", exc.problem), _skipped("entry_signature")]
 
     pinned = _pin(log_key)
     checkpoint: Checkpoint | None = None
-    if isinstance(pinned, LedgerCheck):
-        checks += [LedgerCheck("checkpoint_signature", "error", pinned.problem), _skipped("inclusion_proof")]
+    if isinstance(pinned, Check):
+        checks += [Check.errored("checkpoint_signature", pinned.problems), _skipped("inclusion_proof")]
         return LedgerCheckResult(tuple(checks), leaf=parsed_leaf, entry=parsed_leaf.entry if parsed_leaf else None)
     opened = _open_checkpoint("checkpoint_signature", checkpoint_note, pinned)
-    if isinstance(opened, LedgerCheck):
+    if isinstance(opened, Check):
         checks += [opened, _skipped("inclusion_proof")]
     else:
         checkpoint = opened
@@ -250,7 +225,7 @@ def check_inclusion(
     )
 
 
-def _check_inclusion_proof(leaf: bytes, proof: InclusionProof, checkpoint: Checkpoint) -> LedgerCheck:
+def _check_inclusion_proof(leaf: bytes, proof: InclusionProof, checkpoint: Checkpoint) -> Check:
     name = "inclusion_proof"
     if proof.tree_size != checkpoint.size:
         return _failed(
@@ -276,28 +251,28 @@ def check_consistency(
     the first fails with ``PLAIN_LEDGER_CHECKPOINT_ROLLBACK``.
     """
     pinned = _pin(log_key)
-    if isinstance(pinned, LedgerCheck):
+    if isinstance(pinned, Check):
         return LedgerCheckResult(
             (
-                LedgerCheck("first_checkpoint_signature", "error", pinned.problem),
-                LedgerCheck("second_checkpoint_signature", "error", pinned.problem),
+                Check.errored("first_checkpoint_signature", pinned.problems),
+                Check.errored("second_checkpoint_signature", pinned.problems),
                 _skipped("consistency_proof"),
             )
         )
     first = _open_checkpoint("first_checkpoint_signature", first_note, pinned)
     second = _open_checkpoint("second_checkpoint_signature", second_note, pinned)
     checks = [
-        first if isinstance(first, LedgerCheck) else _passed("first_checkpoint_signature"),
-        second if isinstance(second, LedgerCheck) else _passed("second_checkpoint_signature"),
+        first if isinstance(first, Check) else _passed("first_checkpoint_signature"),
+        second if isinstance(second, Check) else _passed("second_checkpoint_signature"),
     ]
-    if isinstance(first, LedgerCheck) or isinstance(second, LedgerCheck):
+    if isinstance(first, Check) or isinstance(second, Check):
         checks.append(_skipped("consistency_proof"))
         return LedgerCheckResult(tuple(checks))
     checks.append(_check_consistency_proof(first, second, proof))
     return LedgerCheckResult(tuple(checks), checkpoint=first, second_checkpoint=second)
 
 
-def _check_consistency_proof(first: Checkpoint, second: Checkpoint, proof: ConsistencyProof) -> LedgerCheck:
+def _check_consistency_proof(first: Checkpoint, second: Checkpoint, proof: ConsistencyProof) -> Check:
     name = "consistency_proof"
     if first.size == second.size and first.root_hash != second.root_hash:
         return _failed(

@@ -1,4 +1,4 @@
-"""The adapter interface (API version 1): what every ledger adapter, built-in or third-party, implements.
+"""The adapter interface (API version 2): what every ledger adapter, built-in or third-party, implements.
 
 An adapter reads records from one ledger and translates them; it never signs and never imports
 ``vcgate.gateway``.
@@ -20,9 +20,18 @@ from ._results import EvidenceResult
 from ._translate import Translation
 
 #: The adapter interface version this SDK implements. An adapter declares the version it was written against
-#: as
-#: ``API_VERSION``; the loader refuses any other.
-API_VERSION: Final = 1
+#: as ``API_VERSION``; the loader refuses any other (docs/adapters.md, "API versions").
+#: Version 2 (ADR 0010): checks are ``vcgate.canonical_schema.Check`` (re-exported here), with one overall rule.
+API_VERSION: Final = 2
+
+#: What changed in each version after the first, for the loader's message to a plugin written against an older one.
+API_CHANGES: Final = {
+    2: (
+        "checkers return vcgate.canonical_schema.Check (the SDK re-exports it: name, status, problems, detail, "
+        "stage) with one overall rule - invalid if any check failed, else error if any errored or none passed, "
+        "else verified; adapter-specific Check types are gone"
+    ),
+}
 
 #: Members every adapter class must have (checked by the loader).
 ADAPTER_METHODS: Final = (

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ._errors import AdapterConfigError, AdapterLoadError, AdapterNotFoundError, AdapterUnavailableError
-from ._interface import ADAPTER_METHODS, API_VERSION, Adapter
+from ._interface import ADAPTER_METHODS, API_CHANGES, API_VERSION, Adapter
 
 ENTRY_POINT_GROUP = "vcgate.adapters"
 
@@ -88,6 +88,15 @@ def _distribution(ep: EntryPoint) -> tuple[str, str]:
     return str(dist.metadata["Name"] or dist.name), str(dist.version)
 
 
+def _version_message(version: object) -> str:
+    message = f"it declares adapter API_VERSION {version!r}, but this vcgate implements API {API_VERSION}"
+    if isinstance(version, int) and not isinstance(version, bool) and 0 < version < API_VERSION:
+        # An older plugin: say what changed since, so its author knows what to review before re-declaring.
+        changes = "; ".join(f"API {v}: {API_CHANGES[v]}" for v in range(version + 1, API_VERSION + 1))
+        message += f" (changed since: {changes}; see docs/adapters.md, 'API versions')"
+    return message
+
+
 def _check_entry_point(ep: EntryPoint) -> AdapterPlugin:
     dist_name, dist_version = _distribution(ep)
 
@@ -119,7 +128,7 @@ def _check_entry_point(ep: EntryPoint) -> AdapterPlugin:
             f"class {factory.__qualname__} has no API_VERSION (this vcgate implements adapter API {API_VERSION})"
         )
     if isinstance(version, bool) or not isinstance(version, int) or version != API_VERSION:
-        raise error(f"it declares adapter API_VERSION {version!r}, but this vcgate implements API {API_VERSION}")
+        raise error(_version_message(version))
     kind = getattr(factory, "KIND", None)
     if not isinstance(kind, str) or not kind:
         raise error(f"class {factory.__qualname__} has no KIND (its ledger kind, e.g. 'ethereum')")

@@ -1,59 +1,28 @@
 """Check results: every check a verification step ran, with its status and stable problem codes.
 
+:class:`~vcgate.canonical_schema.Check` and :func:`~vcgate.canonical_schema.overall_status` are the one check type
+and rule of vcgate (adapter API version 2, ADR 0010); this module adds the result containers adapters return.
+
 ``check_*`` functions return these and never raise on bad input (STYLE.md rule 4).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
-from vcgate.canonical_schema import Problem
+from vcgate.canonical_schema import Check, CheckStatus, OverallStatus, Problem, overall_status
 
-OverallStatus = Literal["verified", "invalid", "error"]
-
-
-class CheckStatus(StrEnum):
-    """The outcome of one check (ARCHITECTURE.md, "Verification pipeline")."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    NOT_APPLICABLE = "not_applicable"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One named check with its status and the problems behind a failure or error."""
-
-    name: str
-    status: CheckStatus
-    problems: tuple[Problem, ...] = ()
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form for reports and ``--json`` output."""
-        out: dict[str, Any] = {"name": self.name, "status": self.status.value}
-        if self.detail:
-            out["detail"] = self.detail
-        if self.problems:
-            out["problems"] = [p.to_json() for p in self.problems]
-        return out
-
-
-def overall_status(checks: tuple[Check, ...]) -> OverallStatus:
-    """``invalid`` if any check failed; else ``error`` if any errored or nothing passed; else ``verified``.
-
-    A result in which no check passed cannot vouch for anything, so it is an ``error`` rather than
-    ``verified``.
-    """
-    statuses = {c.status for c in checks}
-    if CheckStatus.FAILED in statuses:
-        return "invalid"
-    if CheckStatus.ERROR in statuses or CheckStatus.PASSED not in statuses:
-        return "error"
-    return "verified"
+# The check type, its statuses and the overall rule are canonical_schema's (ADR 0010); re-exported for adapter authors.
+__all__ = [
+    "Check",
+    "CheckResult",
+    "CheckStatus",
+    "EvidenceResult",
+    "OverallStatus",
+    "ReplayResult",
+    "overall_status",
+]
 
 
 @dataclass(frozen=True, slots=True)

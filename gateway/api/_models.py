@@ -127,12 +127,14 @@ class CheckProblem(_Open):
 
 
 class CheckJson(_Frozen):
-    """One named check of the pipeline."""
+    """One named check of the pipeline (``canonical_schema.Check``): the problems behind a failure or error (a passed
+    check may carry warnings), an optional human detail."""
 
     name: str
     stage: str
     status: Literal["passed", "failed", "error", "not_applicable"]
-    problem: CheckProblem | None = None
+    detail: str | None = None
+    problems: list[CheckProblem] | None = None
 
 
 class VerificationJson(_Frozen):

@@ -7,7 +7,7 @@ Pure over its inputs: DID resolution and status fetching happen only through the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -140,7 +140,7 @@ def check_presentation(
     if "EnvelopedVerifiablePresentation" in _types(vp):
         token = enveloped_token(vp, presentation=True)
         if isinstance(token, Check):
-            return PresentationResult((Check(token.name, token.status, STAGE, token.problem),), None, (), vp)
+            return PresentationResult((replace(token, stage=STAGE),), None, (), vp)
         return check_vp_jwt(token, verifier, at=at, domain=domain, challenge=challenge)
     holder = _holder(vp)
     checks: list[Check] = []
@@ -195,7 +195,7 @@ def check_presentation(
             checks.append(Check.passed(f"presentation_{name}", STAGE))
 
     pv = verify_proof(vp, verifier.resolver, at=at, expected_purpose="authentication", loader=verifier.loader)
-    checks.extend(Check(f"presentation_{c.name}", c.status, STAGE, c.problem) for c in pv.checks)
+    checks.extend(replace(c, name=f"presentation_{c.name}", stage=STAGE) for c in pv.checks)
     if pv.controller is None:
         return PresentationResult(tuple(checks), holder, (), vp)
 
@@ -337,7 +337,7 @@ def check_vp_jwt(
     policy = verifier.policy
     parsed = parse_compact_jws(token, max_bytes=policy.max_credential_bytes, max_depth=policy.max_json_depth)
     if isinstance(parsed, Check):
-        return PresentationResult((Check(parsed.name, parsed.status, STAGE, parsed.problem),), None, (), {})
+        return PresentationResult((replace(parsed, stage=STAGE),), None, (), {})
     parts, header, payload = parsed
     holder = _holder(payload)
     checks: list[Check] = [Check.passed("presentation_parse", STAGE)]
@@ -374,7 +374,7 @@ def check_vp_jwt(
     checks.extend(Check.failed("presentation_strict_terms", p, STAGE) for p in bad)
     if not bad:
         checks.append(Check.passed("presentation_strict_terms", STAGE))
-    checks.extend(Check(f"presentation_{c.name}", c.status, STAGE, c.problem) for c in jwt_time_checks(payload, at))
+    checks.extend(replace(c, name=f"presentation_{c.name}", stage=STAGE) for c in jwt_time_checks(payload, at))
     results = _check_credentials(vp, verifier, at, checks)
     return PresentationResult(tuple(checks), holder, tuple(results), payload)
 

@@ -174,6 +174,7 @@ def install_wiring(app: FastAPI, api: ApiContext, settings: WiringSettings | Non
     app.state.wiring = ctx
     # The one verifier (issue 11): POST /credentials/verify and presentations run stages 3–7 over this store too.
     api.verifier = api.verifier.with_ledger(_store_stages(store, api, chosen))
+    _read_kept_status_lists(store, api)
     app.include_router(parties_router())
     app.include_router(links_router())
     app.include_router(jobs_router())
@@ -205,12 +206,32 @@ __all__ = [
 ]
 
 
+def _read_kept_status_lists(store: Store, api: ApiContext) -> None:
+    # Status lists `vcgate sync` kept in the store serve this API as they serve `vcgate verify --db` and jobs (one
+    # result object for one credential, policy and instant); other URLs still go to the remote fetcher, if enabled.
+    from .._store import LiveStoreStatusListFetcher
+    from ..verification._status import StatusListChecker
+    from ..verification._trust import TrustPolicy
+    from ._status_lists import GatewayStatusListFetcher
+
+    checker = api.verifier.status_checker
+    if isinstance(checker, StatusListChecker) and isinstance(checker.fetcher, GatewayStatusListFetcher):
+        own = checker.fetcher
+        own.fallback = LiveStoreStatusListFetcher(
+            store,
+            clock=api.settings.clock,
+            max_age_seconds=TrustPolicy.from_policy(api.settings.policy).status_freshness.total_seconds(),
+            fallback=own.fallback,
+        )
+
+
 def _store_stages(store: Store, api: ApiContext, settings: WiringSettings) -> Any:
-    from .._evidence_checkers import offline_evidence_checkers
     from .._jobs import StoreLedgerStages, _load_factory
     from ..verification._trust import TrustPolicy
 
-    checkers = offline_evidence_checkers()
+    # On top of the store's checkers as a job sees them (built-in offline ones, then the registered adapters'), as
+    # `vcgate verify --db` and jobs do: one result object for one credential whichever way it is verified.
+    checkers: dict[str, Any] = {}
     if settings.checker_factory:
         checkers.update(_load_factory(settings.checker_factory)())
     return StoreLedgerStages(store, TrustPolicy.from_policy(api.settings.policy), checkers=checkers)

@@ -20,7 +20,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from vcgate.adapters.sdk import (
     ADAPTER_METHODS,
@@ -40,7 +39,7 @@ from vcgate.canonical_schema import InputError, VcgateError
 
 from .._issuing import IssuingError, IssuingService
 from ..verification._keys import KeyPair
-from ._common import fitted_table, unreadable
+from ._common import fitted_table, require_file, unreadable
 from ._register import register_adapter
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
@@ -131,6 +130,7 @@ def describe_adapter(
         raise typer.Exit(EXIT_INVALID) from None
     result: dict[str, Any] = {"plugin": _plugin_json(plugin)}
     if config is not None:
+        require_file(config, "adapter configuration")
         try:
             settings = load_adapter_config(config)
         except AdapterConfigError as exc:
@@ -161,12 +161,10 @@ def describe_adapter(
     _out.print(f"  instance id:  {instance['id']}")
     _out.print(f"  ledger id:    {instance['ledgerId']}")
     _out.print(f"  version:      {instance['version']}")
-    table = Table(title="mappings")
-    for column in ("id", "version", "types", "mode", "digest"):
-        table.add_column(column, overflow="fold")
-    for m in instance["mappings"]:
-        table.add_row(m["id"], m["version"], ", ".join(m["types"][1:]), m["issuanceMode"], m["digest"])
-    _out.print(table)
+    rows = [
+        (m["id"], m["version"], ", ".join(m["types"][1:]), m["issuanceMode"], m["digest"]) for m in instance["mappings"]
+    ]
+    _out.print(fitted_table(("id", "version", "types", "mode", "digest"), rows, title="mappings"))
     raise typer.Exit(EXIT_OK)
 
 
@@ -394,6 +392,8 @@ def sync_adapter(
     except AdapterLoadError as exc:
         _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from None
+    require_file(config, "adapter configuration")
+    require_file(key, "key file")
     try:
         settings = load_adapter_config(config)
         issuer = IssuingService.for_key(KeyPair.from_file(key), suite) if key is not None else None
@@ -461,8 +461,7 @@ def sync_adapter(
     if as_json:
         _print_json(summary)
     else:
-        table = Table(title=f"sync {name} — {info.ledger_id}", show_header=False)
-        for label, value in (
+        facts = (
             ("records read", run.read),
             ("credentials written", run.written),
             ("already present", run.unchanged),
@@ -472,9 +471,9 @@ def sync_adapter(
             ("skipped by the adapter", len(summary.get("skipped", []))),
             ("resume cursor", summary["cursor"] or "(start)"),
             ("finished", "yes" if complete else "no"),
-        ):
-            table.add_row(label, str(value))
-        _out.print(table)
+        )
+        rows = [(label, str(value)) for label, value in facts]
+        _out.print(fitted_table(("", ""), rows, title=f"sync {name} — {info.ledger_id}", show_header=False))
         for failure in run.failures:
             _err.print(f"[red]failed:[/red] {failure['locator']}: {failure['error']}")
         if error is not None:
@@ -523,6 +522,13 @@ def serve_adapter(
     Binds 127.0.0.1 unless --host says otherwise; a non-loopback host needs a
     token. Exit 1 broken adapter, 2 ledger unreachable, 64 usage.
     """
+    for path, what in (
+        (config, "adapter configuration"),
+        (key, "key file"),
+        (ssl_certfile, "--ssl-certfile"),
+        (ssl_keyfile, "--ssl-keyfile"),
+    ):
+        require_file(path, what)
     import uvicorn
 
     from .._adapter_server import AdapterServiceError, build_adapter_service
@@ -594,6 +600,7 @@ def add_adapter(
     from .._store import Store
     from .._sync import SyncError, register
 
+    require_file(config, "adapter configuration")
     try:
         settings = load_adapter_config(config)
     except AdapterConfigError as exc:
@@ -644,20 +651,21 @@ def adapters_status(
     if as_json:
         _print_json({"adapters": rows})
     else:
-        table = Table("adapter", "kind", "ledger", "party", "last sync", "stored", "quarantined", "errors")
-        for r in rows:
-            last = r["lastSync"] or {}
-            table.add_row(
+        lines = [
+            (
                 r["name"],
                 r["kind"] or r["plugin"],
                 r["ledgerId"] or "",
                 r["party"] or "",
-                last.get("at", "never"),
-                str(last.get("stored", "")),
+                (r["lastSync"] or {}).get("at", "never"),
+                str((r["lastSync"] or {}).get("stored", "")),
                 str(len(r["quarantine"])),
-                "; ".join(last.get("errors", ())),
+                "; ".join((r["lastSync"] or {}).get("errors", ())),
             )
-        _out.print(table)
+            for r in rows
+        ]
+        headers = ("adapter", "kind", "ledger", "party", "last sync", "stored", "quarantined", "errors")
+        _out.print(fitted_table(headers, lines))
         for r in rows:
             for q in r["quarantine"]:
                 _err.print(f"[yellow]{r['name']}[/yellow] {q['locator']}: {q['code']}: {q['reason']}")

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from vcgate.canonical_schema import VcgateError
 
-from ._common import EXIT_INVALID, fitted_table, require_database
+from ._common import EXIT_INVALID, fitted_table, require_database, require_file, require_policy
 from ._common import fail as _fail
 from ._common import print_json as _print_json
 from ._common import usage_error as _usage
@@ -151,6 +151,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API (VC-API, presentation exchange, OAuth2 tokens) with uvicorn."""
+    require_file(key, "key file")
+    require_file(issuers, "issuers file")
+    require_policy(policy)
     import uvicorn
 
     from .._db import Database

@@ -23,7 +23,17 @@ import typer.main
 from rich.console import Console
 from rich.markup import escape
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, fitted_table, print_json, unreadable, usage_error
+from ._common import (
+    EXIT_ERROR,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    fitted_table,
+    print_json,
+    require_policy,
+    unreadable,
+    usage_error,
+)
 from ._common import instant_or_now as parse_instant
 
 if TYPE_CHECKING:
@@ -276,7 +286,6 @@ def _store_verifier(
 ) -> Verifier:
     from vcgate.canonical_schema import VcgateError
 
-    from .._evidence_checkers import LazyOfflineCheckers
     from .._jobs import store_verifier
     from .._store import Store
     from ..verification._dids import DidResolver
@@ -286,8 +295,9 @@ def _store_verifier(
     except VcgateError as exc:
         usage_error(f"cannot open the store {db}: {exc}")
     resolver = DidResolver.offline() if offline else DidResolver.default()
-    every = {**LazyOfflineCheckers(), **checkers} if checkers else LazyOfflineCheckers()
-    return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=every)
+    # The store's checkers as a job sees them (built-in offline ones, then the registered adapters'), --checkers on
+    # top: one result object for one credential whichever way it is verified.
+    return store_verifier(store, policy, checked_at=checked_at, resolver=resolver, checkers=checkers)
 
 
 @app.command("verify")
@@ -312,6 +322,7 @@ def verify(
     offline: Annotated[bool, typer.Option(help="Resolve only did:key/did:jwk and fetch nothing.")] = False,
 ) -> None:
     """Verify one credential through all seven stages. Exit 0 verified, 1 invalid, 2 error, 64 usage."""
+    require_policy(policy)
     from vcgate.canonical_schema import VcgateError
 
     from ..verification._policy import Policy

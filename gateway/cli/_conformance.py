@@ -1,8 +1,8 @@
 """``vcgate conformance run``: the conformance suite against an adapter, a VC-API endpoint or vcgate's verifier.
 
 A thin shell over :func:`vcgate.conformance_tests.run_conformance`. Exit codes: 0 every case passed (or was
-explicitly opted out); 1 a case failed; 2 the suite could not run to the end (interrupted, internal error); 64 usage
-(an unknown target or adapter, an unreadable or invalid configuration).
+explicitly opted out); 1 a case failed; 2 the suite could not run to the end (interrupted, internal error) or an input
+file is missing or unreadable; 64 usage (an unknown target or adapter, an invalid configuration).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from vcgate.adapters.sdk import load_adapter
 from vcgate.canonical_schema import VcgateError
 from vcgate.conformance_tests import REPORT_FILES, parse_target, run_conformance
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, require_file
 
 _PYTEST_USAGE = 4
 
@@ -54,6 +54,8 @@ def run(
     subprocess: Annotated[bool, typer.Option("--subprocess", help="Run pytest in a fresh interpreter.")] = False,
 ) -> None:
     """Run the suite against one target; non-zero exit when any case fails."""
+    require_file(config, "target configuration")
+    require_file(reference_peer, "--reference-peer")
     try:
         parsed = parse_target(target, config)
         if parsed.kind == "adapter":

@@ -42,7 +42,7 @@ from vcgate.adapters.plain_ledger import (
 )
 from vcgate.canonical_schema import VcgateError
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unreadable
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, require_file, unreadable
 from ._common import print_json as _print_json
 
 DEFAULT_DB = "plain-ledger.sqlite"
@@ -92,6 +92,7 @@ def _open_store(db: str, log_key: Path | None, *, writable: bool) -> PlainLedger
 
 
 def _load_submitter(path: Path) -> SubmitterKey:
+    require_file(path, "key file")
     try:
         return SubmitterKey.load(path)
     except VcgateError as exc:

@@ -25,7 +25,7 @@ from vcgate.canonical_schema import VcgateError
 
 from ..verification._keys import KeyPair
 from ..verification._proofs import sign
-from ._common import unreadable
+from ._common import require_file, unreadable
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 
@@ -98,6 +98,7 @@ def register_adapter(
     """Register a remote adapter with a gateway: it runs the conformance suite and activates the adapter only if it
     passes. Exit 0 active, 1 refused or failed conformance, 2 gateway unreachable, 64 usage."""
     doc = _read_descriptor(descriptor)
+    require_file(key, "key file")
     if key is not None:
         if "proof" in doc:
             _usage("the descriptor is already signed; drop --key")

@@ -9,9 +9,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from ._common import EXIT_INVALID, fail, print_json, usage_error
+from ._common import EXIT_INVALID, fail, fitted_table, print_json, require_file
 
 workflows_app = typer.Typer(
     no_args_is_help=True, help="Verification workflows (IPR, steel, natural gas, timber, food)."
@@ -22,9 +21,8 @@ out = Console(emoji=False, highlight=False)
 def _load(name_or_path: str) -> Any:
     from ..workflows import WorkflowError, load_workflow
 
-    path = Path(name_or_path)
-    if ("/" in name_or_path or name_or_path.endswith((".yaml", ".yml"))) and not path.is_file():
-        usage_error(f"cannot read {name_or_path}: no such file")
+    if "/" in name_or_path or name_or_path.endswith((".yaml", ".yml")):
+        require_file(name_or_path)
     try:
         return load_workflow(name_or_path)
     except WorkflowError as exc:
@@ -40,12 +38,12 @@ def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     if as_json:
         print_json(items)
         return
-    table = Table("workflow", "version", "digest", "title", "credential types")
-    for item in items:
-        table.add_row(
-            item["name"], item["version"], item["digest"][:19] + "…", item["title"], "\n".join(item["credentialTypes"])
-        )
-    out.print(table)
+    rows = [
+        (item["name"], "\n".join(item["credentialTypes"]), item["version"], item["digest"][:19] + "…", item["title"])
+        for item in items
+    ]
+    # The credential types are identifiers too (never folded): beside the name, the rest folds or stacks.
+    out.print(fitted_table(("workflow", "credential types", "version", "digest", "title"), rows, ids=2))
 
 
 @workflows_app.command("describe")
@@ -62,41 +60,48 @@ def describe_command(
     out.print(f"[bold]{doc['name']}[/bold] {doc['version']}  {doc['digest']}")
     out.print(doc["title"])
     out.print(doc["description"], style="dim")
-    table = Table("step", "kind", "rule", "reason if it fails", "line becomes", "clause")
+    rows: list[tuple[str, ...]] = []
     for step in doc["steps"]:
         first = True
         for rule in step["rules"]:
             for check in rule["checks"]:
-                table.add_row(
-                    step["name"] if first else "",
-                    step["kind"] if first else "",
-                    rule["name"],
-                    check["reason"],
-                    check["failure"],
-                    check["clause"],
+                rows.append(
+                    (
+                        step["name"] if first else "",
+                        step["kind"] if first else "",
+                        rule["name"],
+                        check["reason"],
+                        check["failure"],
+                        check["clause"],
+                    )
                 )
                 first = False
         if "missing" in step:
-            table.add_row(
-                step["name"] if first else "",
-                step["kind"] if first else "",
-                "(none found)",
-                step["missing"]["reason"],
-                "not_authorized",
-                step["missing"]["clause"],
+            rows.append(
+                (
+                    step["name"] if first else "",
+                    step["kind"] if first else "",
+                    "(none found)",
+                    step["missing"]["reason"],
+                    "not_authorized",
+                    step["missing"]["clause"],
+                )
             )
             first = False
         if "reconcile" in step:
             r = step["reconcile"]
-            table.add_row(
-                step["name"] if first else "",
-                step["kind"] if first else "",
-                f"{r['claimed']} ≤ {r['against']} ({r['mode']})",
-                r["reason"],
-                "not_authorized",
-                r["clause"],
+            rows.append(
+                (
+                    step["name"] if first else "",
+                    step["kind"] if first else "",
+                    f"{r['claimed']} ≤ {r['against']} ({r['mode']})",
+                    r["reason"],
+                    "not_authorized",
+                    r["clause"],
+                )
             )
-    out.print(table)
+    headers = ("step", "kind", "rule", "reason if it fails", "line becomes", "clause")
+    out.print(fitted_table(headers, rows))
     out.print(f"authorized: {doc['authorized']['reason']} ({doc['authorized']['clause']})")
 
 
@@ -108,8 +113,7 @@ def validate_command(
     """Parse a workflow file and compile every expression; a fault is reported with its line and expression."""
     from ..workflows import Workflow, WorkflowError
 
-    if not path.is_file():
-        usage_error(f"cannot read {path}: no such file")
+    require_file(path)
     try:
         wf = Workflow.from_file(path)
     except WorkflowError as exc:

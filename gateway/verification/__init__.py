@@ -9,14 +9,17 @@ from ._ledger import LedgerObservation, LedgerRevocation, LedgerStageRunner, Led
 from ._policy import UNSAFE_SWITCHES, Policy, PolicyError
 from ._trust import TrustPolicy
 from ._verify import CredentialVerificationError, VerificationResult, Verifier
+from ._view import EvidenceItem, ParsedCredential
 
 __all__ = [
     "UNSAFE_SWITCHES",
     "CredentialVerificationError",
+    "EvidenceItem",
     "LedgerObservation",
     "LedgerRevocation",
     "LedgerStageRunner",
     "LedgerStages",
+    "ParsedCredential",
     "Policy",
     "PolicyError",
     "TrustPolicy",

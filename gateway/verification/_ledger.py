@@ -12,21 +12,20 @@ never a requirement. No I/O here; a checker that raises is reported, not propaga
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vcgate.adapters.sdk import (
-    EVIDENCE_TYPE,
     CredentialMapping,
     EvidenceChecker,
     check_replay,
 )
-from vcgate.adapters.sdk import Check as SdkCheck
-from vcgate.canonical_schema import Check, Problem
+from vcgate.canonical_schema import Check, CheckStatus, Problem
 
 from ._trust import ANY, TrustPolicy
+from ._view import ParsedCredential
 
 if TYPE_CHECKING:
     from .._parties import PartyRegistry
@@ -47,6 +46,9 @@ LEDGER_UNREACHABLE = "LEDGER_UNREACHABLE"
 ISSUER_NOT_PERMITTED = "ISSUER_NOT_PERMITTED"
 
 _REVOKED = frozenset({"STATUS_REVOKED", LEDGER_REVOKED})
+
+#: LedgerEvidence items with their index in ``evidence``.
+_Items = list[tuple[int, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,29 +87,22 @@ def _parse_ts(value: Any) -> datetime | None:
     return t.astimezone(UTC) if t.tzinfo else None
 
 
-def ledger_items(doc: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    """The credential's ``LedgerEvidence`` items with their index in ``evidence``."""
-    raw = doc.get("evidence")
-    items = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
-    return [
-        (i, e)
-        for i, e in enumerate(items)
-        if isinstance(e, dict) and (e.get("type") == EVIDENCE_TYPE or EVIDENCE_TYPE in (e.get("type") or []))
-    ]
+def ledger_items(doc: Mapping[str, Any]) -> _Items:
+    """The credential's ``LedgerEvidence`` items with their index in ``evidence`` (see :class:`ParsedCredential`)."""
+    return [(e.index, e.value) for e in ParsedCredential.parse(doc).ledger_evidence]
 
 
-def _sdk_checks(prefix: str, stage: str, checks: tuple[SdkCheck, ...]) -> list[Check]:
-    # The SDK's checks carry several problems; ours one: a failing SDK check becomes one check per problem.
-    out: list[Check] = []
+def _staged(prefix: str, stage: str, checks: Iterable[Check]) -> list[Check]:
+    # An adapter's checks are already the one Check type (ADR 0010): the pipeline only files them under its stage
+    # and, for evidence, under the ``evidence.`` name prefix. A failure without a problem gets a generic one, so
+    # the result's problem details never miss a failed check.
+    out = []
     for c in checks:
         name = c.name if c.name.startswith(prefix) else f"{prefix}{c.name}"
-        status = str(c.status.value)
-        if status in ("passed", "not_applicable"):
-            out.append(Check(name, status, stage))  # type: ignore[arg-type]  # same literal set
-            continue
-        problems = c.problems or (Problem(f"{stage.upper()}_CHECK_FAILED", c.name, c.detail),)
-        for p in problems:
-            out.append(Check(name, status, stage, p))  # type: ignore[arg-type]  # failed | error
+        problems = c.problems
+        if not problems and c.status in (CheckStatus.FAILED, CheckStatus.ERROR):
+            problems = (Problem(f"{stage.upper()}_CHECK_FAILED", c.name, c.detail),)
+        out.append(replace(c, name=name, stage=stage, problems=problems))
     return out
 
 
@@ -124,9 +119,9 @@ class LedgerStageRunner(Protocol):
     provider that hands out the current snapshot of a store (``vcgate.gateway._jobs.StoreLedgerStages``)."""
 
     def run(
-        self, doc: Mapping[str, Any], issuer: str | None, *, checked_at: datetime
+        self, credential: ParsedCredential, issuer: str | None, *, checked_at: datetime
     ) -> tuple[str | None, list[Check]]:
-        """The effective issuer and the checks of stages 3–7."""
+        """The effective issuer and the checks of stages 3–7 on the parsed ``credential``."""
         ...
 
 
@@ -149,25 +144,24 @@ class LedgerStages:
     raw_records: Callable[[str, str], bytes | Mapping[str, Any] | None] = lambda _l, _loc: None
 
     def run(
-        self, doc: Mapping[str, Any], issuer: str | None, *, checked_at: datetime
+        self, credential: ParsedCredential | Mapping[str, Any], issuer: str | None, *, checked_at: datetime
     ) -> tuple[str | None, list[Check]]:
-        """The effective issuer (a party id) and the checks of stages 3–7 on ``doc`` as of ``checked_at``."""
-        d = dict(doc)
-        cid = str(d["id"]) if isinstance(d.get("id"), str) else ""
-        t = d.get("type")
-        types = [t] if isinstance(t, str) else [x for x in t if isinstance(x, str)] if isinstance(t, list) else []
-        items = ledger_items(d)
-        checks = self._evidence(d, items, checked_at)
-        effective, binding_checks = self._binding(d, issuer, items)
+        """The effective issuer (a party id) and the checks of stages 3–7 on ``credential`` (its parsed view, or the
+        JSON object, parsed here) as of ``checked_at``."""
+        view = credential if isinstance(credential, ParsedCredential) else ParsedCredential.parse(credential)
+        doc = view.raw  # what adapters' evidence checkers and replay read: the exact document
+        items = [(e.index, e.value) for e in view.ledger_evidence]
+        checks = self._evidence(doc, items, checked_at)
+        effective, binding_checks = self._binding(issuer, items)
         checks += binding_checks
-        checks += self._replay(d, items)
-        checks += self._revocation(cid, items, checked_at)
-        checks += self._trust(types, effective, issuer, items)
+        checks += self._replay(doc, items)
+        checks += self._revocation(view.id or "", items, checked_at)
+        checks += self._trust(list(view.types), effective, issuer, items)
         return effective, checks
 
     # -- stage 3 ---------------------------------------------------------------------------------------------
 
-    def _evidence(self, doc: dict[str, Any], items: list[tuple[int, dict[str, Any]]], at: datetime) -> list[Check]:
+    def _evidence(self, doc: Mapping[str, Any], items: _Items, at: datetime) -> list[Check]:
         if not items:
             return [Check.not_applicable("evidence", "evidence")]
         out: list[Check] = []
@@ -215,8 +209,9 @@ class LedgerStages:
                     )
                 )
                 continue
-            converted = _sdk_checks("evidence.", "evidence", tuple(result.checks))
-            if not any(c.status == "passed" for c in converted) and not any(c.status == "failed" for c in converted):
+            converted = _staged("evidence.", "evidence", result.checks)
+            statuses = {c.status for c in converted}
+            if CheckStatus.PASSED not in statuses and CheckStatus.FAILED not in statuses:
                 converted.append(
                     _error("evidence", "evidence", "EVIDENCE_UNDECIDED", "Evidence not checked", "no check passed", ptr)
                 )
@@ -225,9 +220,7 @@ class LedgerStages:
 
     # -- stage 4 ---------------------------------------------------------------------------------------------
 
-    def _binding(
-        self, doc: dict[str, Any], issuer: str | None, items: list[tuple[int, dict[str, Any]]]
-    ) -> tuple[str | None, list[Check]]:
+    def _binding(self, issuer: str | None, items: _Items) -> tuple[str | None, list[Check]]:
         if not items:
             party = self.parties.party_for_did(issuer) if self.parties is not None else None
             # Without ledger evidence the issuer DID's party (if registered) is the effective issuer.
@@ -321,7 +314,7 @@ class LedgerStages:
 
     # -- stage 5 ---------------------------------------------------------------------------------------------
 
-    def _replay(self, doc: dict[str, Any], items: list[tuple[int, dict[str, Any]]]) -> list[Check]:
+    def _replay(self, doc: Mapping[str, Any], items: _Items) -> list[Check]:
         if len(items) != 1:
             # check_replay rebuilds a credential from exactly one LedgerEvidence (adapters/sdk, "Replay").
             return [Check.not_applicable("replay", "replay")]
@@ -343,11 +336,11 @@ class LedgerStages:
         if "rawRecord" not in ev and isinstance(ev.get("ledgerId"), str) and isinstance(ev.get("locator"), str):
             record = self.raw_records(ev["ledgerId"], ev["locator"])
         result = check_replay(doc, mapping, record=record)
-        return _sdk_checks("", "replay", tuple(result.checks))
+        return _staged("", "replay", result.checks)
 
     # -- stage 6 (ledger part) -------------------------------------------------------------------------------
 
-    def _revocation(self, cid: str, items: list[tuple[int, dict[str, Any]]], at: datetime) -> list[Check]:
+    def _revocation(self, cid: str, items: _Items, at: datetime) -> list[Check]:
         if not items:
             return [Check.not_applicable("ledger_revocation", "status")]
         out: list[Check] = []
@@ -395,9 +388,7 @@ class LedgerStages:
 
     # -- stage 7 ---------------------------------------------------------------------------------------------
 
-    def _trust(
-        self, types: list[str], effective: str | None, issuer: str | None, items: list[tuple[int, dict[str, Any]]]
-    ) -> list[Check]:
+    def _trust(self, types: list[str], effective: str | None, issuer: str | None, items: _Items) -> list[Check]:
         out: list[Check] = []
         denied = self.trust.may_issue(types, effective, issuer)
         if denied is not None:

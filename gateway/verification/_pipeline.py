@@ -80,12 +80,12 @@ class PipelineResult:
     @property
     def status(self) -> OverallStatus:
         """``verified``, ``invalid`` or ``error`` over all checks."""
-        return overall_status(self.checks) if self.checks else "error"
+        return overall_status(self.checks)
 
     @property
     def problems(self) -> tuple[Problem, ...]:
         """Problems of the failed and errored checks."""
-        return tuple(c.problem for c in self.checks if c.problem is not None and c.status in ("failed", "error"))
+        return tuple(p for c in self.checks if c.status in ("failed", "error") for p in c.problems)
 
     @property
     def evidence_status(self) -> str:
@@ -169,11 +169,8 @@ class PipelineResult:
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> PipelineResult:
         """Rebuild a cached result."""
-        checks = []
-        for c in value["checks"]:
-            p = c.get("problem")
-            problem = Problem(p["code"], p["title"], p.get("detail", ""), p.get("pointer", "")) if p else None
-            checks.append(Check(c["name"], c["status"], c.get("stage", ""), problem))
+        # Cached results from before ADR 0010 carry one ``problem`` per check; Check.from_json reads both forms.
+        checks = [Check.from_json(c) for c in value["checks"]]
         evidence = tuple(
             EvidenceRef(
                 e["ledgerId"],

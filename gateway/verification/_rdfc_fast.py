@@ -511,9 +511,9 @@ def _render(
     dataset.canonicalize(_ALGORITHMS[algorithm])
     # Split on "\n" only: str.splitlines would also split at U+2028, U+0085 ..., which literals hold raw. Sorting
     # the lines without their "\n" gives PyLD's order (no line holds a raw character below "\n").
-    serialized = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
-    assert serialized is not None  # no output file given, so the bytes are returned
-    lines = serialized.decode("utf-8").split("\n")
+    # str(Dataset) is pyoxigraph's N-Quads serialization as text (the same term formatting as ox.serialize, without
+    # the bytes round trip: ~7 instead of ~18 µs for an invoice); tests/proofs/test_rdfc_fast.py compares with PyLD
+    lines = str(dataset).split("\n")
     lines.pop()  # after the last "\n"
     lines.sort()
     lines.append("")

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from vcgate import canonical_schema
 from vcgate.canonical_schema import (
-    CREDENTIALS_V1_URL,
     Check,
+    CheckStatus,
     CheckSummary,
     Problem,
     VcgateError,
@@ -33,6 +33,7 @@ from ._ledger import LedgerStageRunner, LedgerStages
 from ._policy import Policy
 from ._proofs import suite_of, verify_proof_set
 from ._trust import TrustPolicy
+from ._view import ParsedCredential
 
 CredentialFormat = Literal["ldp", "jwt", "unknown"]
 
@@ -63,6 +64,8 @@ class VerificationResult(CheckSummary):
     effective_at: datetime | None = None
     #: The ``unsafe_*`` switches that weakened this verification (empty under the default policy).
     unsafe: tuple[str, ...] = ()
+    #: The typed view of ``credential`` the stages read (parsed once by :meth:`Verifier.check_document`).
+    view: ParsedCredential | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The result object: ``verified``, ``status``, ``checks``, ``problemDetails`` and the ``unsafe`` switches."""
@@ -182,74 +185,28 @@ def issuer_id(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _parse_dt(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else None
-
-
-def check_validity(doc: Mapping[str, Any], at: datetime, stage: str = "validity") -> list[Check]:
+def check_validity(doc: Mapping[str, Any] | ParsedCredential, at: datetime, stage: str = "validity") -> list[Check]:
     """``validFrom``/``validUntil`` (VC 2.0 §4.9) or ``issuanceDate``/``expirationDate`` (VC 1.1) at ``at``."""
-    v1 = (doc.get("@context") or [None])[0] == CREDENTIALS_V1_URL if isinstance(doc.get("@context"), list) else False
-    start_key, end_key = ("issuanceDate", "expirationDate") if v1 else ("validFrom", "validUntil")
-    checks: list[Check] = []
-    start_raw = doc.get(start_key, doc.get("validFrom") if v1 else None)
-    start = _parse_dt(start_raw)
-    if start_raw is not None and start is None:
-        checks.append(
-            _fail(
-                "valid_from",
-                stage,
-                "DATETIME_INVALID",
-                "Invalid date",
-                f"{start_key} is not a dateTime with timezone",
-                f"/{start_key}",
-            )
-        )
-    elif start is not None and at < start:
-        checks.append(
-            _fail(
-                "valid_from",
-                stage,
-                "NOT_YET_VALID",
-                "Not yet valid",
-                f"{start_key} {start_raw} is after {_ts(at)}",
-                f"/{start_key}",
-            )
-        )
-    else:
-        checks.append(Check.passed("valid_from", stage) if start else Check.not_applicable("valid_from", stage))
-    end_raw = doc.get(end_key, doc.get("validUntil") if v1 else None)
-    end = _parse_dt(end_raw)
-    if end_raw is not None and end is None:
-        checks.append(
-            _fail(
-                "valid_until",
-                stage,
-                "DATETIME_INVALID",
-                "Invalid date",
-                f"{end_key} is not a dateTime with timezone",
-                f"/{end_key}",
-            )
-        )
-    elif end is not None and at >= end:
-        checks.append(
-            _fail(
-                "valid_until",
-                stage,
-                "EXPIRED",
-                "Credential expired",
-                f"{end_key} {end_raw} is not after {_ts(at)}",
-                f"/{end_key}",
-            )
-        )
-    else:
-        checks.append(Check.passed("valid_until", stage) if end else Check.not_applicable("valid_until", stage))
-    return checks
+    view = doc if isinstance(doc, ParsedCredential) else ParsedCredential.parse(doc)
+    return [
+        _window_check(view, "valid_from", view.valid_from_key, view.valid_from, view.valid_from_raw, at, stage),
+        _window_check(view, "valid_until", view.valid_until_key, view.valid_until, view.valid_until_raw, at, stage),
+    ]
+
+
+def _window_check(
+    view: ParsedCredential, name: str, key: str, when: datetime | None, raw: Any, at: datetime, stage: str
+) -> Check:
+    malformed = view.problem(f"/{key}")
+    if malformed is not None:
+        return Check.failed(name, malformed, stage)
+    if when is None:
+        return Check.not_applicable(name, stage)
+    if name == "valid_from" and at < when:
+        return _fail(name, stage, "NOT_YET_VALID", "Not yet valid", f"{key} {raw} is after {_ts(at)}", f"/{key}")
+    if name == "valid_until" and at >= when:
+        return _fail(name, stage, "EXPIRED", "Credential expired", f"{key} {raw} is not after {_ts(at)}", f"/{key}")
+    return Check.passed(name, stage)
 
 
 StatusChecker = Callable[[Mapping[str, Any], datetime, "Verifier"], list[Check]]
@@ -327,7 +284,9 @@ class Verifier:
         doc = base.credential
         if not isinstance(doc, Mapping) or any(c.stage == "parse" and c.status != "passed" for c in base.checks):
             return replace(base, effective_at=effective, unsafe=self.policy.unsafe)
-        party, ledger_checks = self.ledger.run(doc, base.issuer, checked_at=checked)
+        # The view stages 1-2 parsed is reused; a JWT's payload or an early return may not have one yet.
+        view = base.view if base.view is not None and base.view.raw is doc else ParsedCredential.parse(doc)
+        party, ledger_checks = self.ledger.run(view, base.issuer, checked_at=checked)
         checks = base.checks + tuple(ledger_checks)
         return replace(base, checks=checks, effective_issuer=party, effective_at=effective, unsafe=self.policy.unsafe)
 
@@ -395,8 +354,8 @@ class Verifier:
         credential; :meth:`check` adds stages 3–7."""
         status_at = checked_at or at
         checks = list(checks or [])
-        issuer = issuer_id(doc)
-        types = _types(doc)
+        view = ParsedCredential.parse(doc)
+        issuer, types = view.issuer, list(view.types)
 
         # Stage 1: data model and schema (canonical_schema.validate has the VC rules and per-type schemas).
         problems = (
@@ -421,7 +380,7 @@ class Verifier:
             except CanonicalizationError as exc:
                 ptr = "/@context" if exc.code == "CONTEXT_NOT_ALLOWED" else ""
                 checks.append(_fail("contexts", "data_model", exc.code, "Cannot process contexts", str(exc), ptr))
-                return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
+                return VerificationResult(tuple(checks), "ldp", doc, issuer, at, view=view)
 
         # Stage 2: proof (every proof of a proof set or chain; the policy applies to each).
         for i, s in enumerate(all_suites):
@@ -436,7 +395,7 @@ class Verifier:
                         "/proof" if isinstance(proof, dict) else f"/proof/{i}",
                     )
                 )
-                return VerificationResult(tuple(checks), "ldp", doc, issuer, at)
+                return VerificationResult(tuple(checks), "ldp", doc, issuer, at, view=view)
         if proof is None and not proof_required:
             pv = None
         else:
@@ -454,7 +413,7 @@ class Verifier:
         elif terms is not None:
             warnings = [] if strict else issuer_dependent_warnings(terms, allowed)
             # A passed check that carries a problem is a warning (VerificationResult.warnings).
-            checks.extend(Check("strict_terms", "passed", "data_model", w) for w in warnings)
+            checks.extend(Check("strict_terms", CheckStatus.PASSED, (w,), stage="data_model") for w in warnings)
             if not warnings:
                 checks.append(_STRICT_TERMS_PASSED)
 
@@ -480,8 +439,8 @@ class Verifier:
                 )
 
         # Stage 6: validity and status at `at`.
-        checks.extend(check_validity(doc, at))
-        if "credentialStatus" in doc:
+        checks.extend(check_validity(view, at))
+        if view.has_status:
             if not self.policy.check_status:
                 checks.append(Check.not_applicable("status", "status"))
             elif self.status_checker is None:
@@ -499,4 +458,4 @@ class Verifier:
                 )
             else:
                 checks.extend(self.status_checker(doc, status_at, self))
-        return VerificationResult(tuple(checks), "ldp", doc, issuer, status_at)
+        return VerificationResult(tuple(checks), "ldp", doc, issuer, status_at, view=view)

@@ -146,7 +146,7 @@ def test_cli_run_writes_three_reports(example_site: Path, tmp_path: Path) -> Non
 
 
 def test_cli_exit_codes() -> None:
-    """Exit 1 with the JSON report for a failing adapter; 64 for usage errors (in process, through typer)."""
+    """Exit 1 with the JSON report for a failing adapter; 64 for usage errors, 2 for a missing file (in process)."""
     cli = CliRunner()
     failed = cli.invoke(
         app, ["conformance", "run", "--target", "adapter:broken-subject", "--config", str(BROKEN_CONFIG), "--json"]
@@ -159,11 +159,14 @@ def test_cli_exit_codes() -> None:
         (["--target", "adapter:nope", "--config", str(CSV_CONFIG)], "no adapter named 'nope' is installed"),
         (["--target", "adapter:csv-ledger"], "an adapter target needs --config"),
         (["--target", "ftp://example.org"], "unknown target 'ftp://example.org'"),
-        (["--target", "verifier:vcgate", "--config", "/nonexistent/config.yaml"], "cannot read adapter configuration"),
     ):
         result = cli.invoke(app, ["conformance", "run", *args])
         assert result.exit_code == 64, (args, result.output)
         assert message in result.stderr, result.stderr
+    # A missing input file is an error (2), not a usage error: the README's exit codes.
+    missing = cli.invoke(app, ["conformance", "run", "--target", "verifier:vcgate", "--config", "/nonexistent/c.yaml"])
+    assert missing.exit_code == 2, missing.output
+    assert "cannot read target configuration /nonexistent/c.yaml" in missing.stderr
 
 
 def test_reference_peer_missing_fails_prf_003_with_a_hint(tmp_path: Path) -> None:

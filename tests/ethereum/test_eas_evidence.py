@@ -139,7 +139,7 @@ def test_attestation_evidence_checks_offline(shared: Licences) -> None:
     anchor = shared.checkpoint(shared.block_number + 3, depth=3)
 
     result = check_eas_attestation(document, anchor, at=LATER, eas_address=shared.d.eas.address, schema=shared.schema)
-    assert result.status == "passed", result.problems
+    assert result.status == "verified", result.problems
     assert {c.name for c in result.checks} >= {
         "header_hash", "anchor", "transaction_inclusion", "transaction_sender", "receipt_inclusion", "log_match",
         "account_proof", "storage_proof", "eas_contract", "eas_event", "eas_storage", "eas_schema",
@@ -156,7 +156,7 @@ def test_attestation_evidence_checks_offline(shared: Licences) -> None:
     assert result.evidence.ledger_time is not None
 
     # The same evidence against a checkpoint of its own block (depth 0) also anchors.
-    assert check_evidence(evidence, shared.checkpoint(shared.block_number), at=LATER).status == "passed"
+    assert check_evidence(evidence, shared.checkpoint(shared.block_number), at=LATER).status == "verified"
 
 
 def _flip(hex_string: str, position: int) -> str:
@@ -218,7 +218,7 @@ def test_forged_evidence_fails_with_its_code(
     forged = copy.deepcopy(document)
     forge(forged)
     result = check_evidence(forged, shared.checkpoint(shared.block_number + 3), at=LATER)
-    assert result.status == "failed"
+    assert result.status == "invalid"
     failed = [c.problem for c in result.checks if c.status == "failed"]
     assert [(p.code, p.pointer) for p in failed if p is not None] == [(code, pointer)]
     assert result.log is None
@@ -241,7 +241,7 @@ def test_rehashed_forged_header_is_not_on_the_anchored_chain(shared: Licences) -
     document["header"] = _flip(document["header"], 100)
     document["blockHash"] = "0x" + keccak256(bytes.fromhex(document["header"][2:])).hex()
     result = check_evidence(document, shared.checkpoint(shared.block_number), at=LATER)
-    assert result.status == "failed"
+    assert result.status == "invalid"
     codes = {c.problem.code for c in result.checks if c.problem}
     assert "ethereum.block_not_canonical" in codes
 
@@ -272,7 +272,7 @@ def test_evidence_reaching_no_anchor_is_an_error(
 def test_block_after_the_check_time_fails(shared: Licences) -> None:
     evidence = shared.reader.attestation_evidence(shared.events[0])
     result = check_evidence(evidence, shared.checkpoint(shared.block_number), at=datetime(2000, 1, 1, tzinfo=UTC))
-    assert result.status == "failed"
+    assert result.status == "invalid"
     assert [c.problem.code for c in result.checks if c.problem] == ["ethereum.block_after_check_time"]
 
 
@@ -291,7 +291,7 @@ def test_endpoint_quorum_anchor(shared: Licences) -> None:
         evidence = shared.reader.attestation_evidence(shared.events[2])
         quorum = observe_header_quorum(clients, evidence.block_number, chain_id=CHAIN_ID, quorum=2, finality_depth=3)
         assert [r.error is None for r in quorum.reports] == [True, True, False]
-        assert check_evidence(evidence, quorum, at=LATER).status == "passed"
+        assert check_evidence(evidence, quorum, at=LATER).status == "verified"
 
         three = observe_header_quorum(clients, evidence.block_number, chain_id=CHAIN_ID, quorum=3, finality_depth=3)
         result = check_evidence(evidence, three, at=LATER)
@@ -320,7 +320,7 @@ def test_revocation_is_proven_from_storage(licences: Licences) -> None:
         evidence = licences.reader.revocation_evidence(uid).to_json()
         anchor = licences.checkpoint(evidence["blockNumber"])
         result = check_eas_revocation(evidence, anchor, at=LATER, eas_address=d.eas.address, uid=uid)
-        assert result.status == "passed", result.problems
+        assert result.status == "verified", result.problems
         assert result.revoked is (expected != 0)
         assert result.revocation_time == expected
 
@@ -329,7 +329,7 @@ def test_revocation_is_proven_from_storage(licences: Licences) -> None:
     result = check_eas_attestation(
         before, licences.checkpoint(licences.block_number), at=LATER, eas_address=d.eas.address
     )
-    assert result.status == "passed"
+    assert result.status == "verified"
     assert result.attestation is not None
     assert result.attestation.revocation_time == 0
 
@@ -338,7 +338,7 @@ def test_revocation_is_proven_from_storage(licences: Licences) -> None:
     result = check_eas_revocation(
         unknown, licences.checkpoint(unknown["blockNumber"]), at=LATER, eas_address=d.eas.address, uid=b"\x42" * 32
     )
-    assert result.status == "failed"
+    assert result.status == "invalid"
     assert [c.problem.code for c in result.checks if c.problem] == ["eas.storage_mismatch"]
 
 
@@ -347,7 +347,7 @@ def test_evidence_of_another_contract_is_not_eas(shared: Licences) -> None:
     result = check_eas_attestation(
         evidence, shared.checkpoint(shared.block_number), at=LATER, eas_address=shared.d.did_registry.address
     )
-    assert result.status == "failed"
+    assert result.status == "invalid"
     assert [c.problem.code for c in result.checks if c.problem] == ["eas.wrong_contract"]
     wrong_schema = EasSchema("string somethingElse")
     result = check_eas_attestation(
@@ -369,7 +369,7 @@ def test_reorg_unanchors_evidence_of_the_old_chain(deployment: Deployment) -> No
     (old_event,) = reader.attested()
     old_evidence = reader.attestation_evidence(old_event)
     old_checkpoint = CheckpointAnchor.of(CHAIN_ID, {old_evidence.block_number: old_evidence.block_hash})
-    assert check_evidence(old_evidence, old_checkpoint, at=LATER).status == "passed"
+    assert check_evidence(old_evidence, old_checkpoint, at=LATER).status == "verified"
 
     # Reorg: back to before the attestation, then a different block at the same height.
     assert d.node.rpc("evm_revert", [snapshot]) is True
@@ -383,14 +383,14 @@ def test_reorg_unanchors_evidence_of_the_old_chain(deployment: Deployment) -> No
     new_checkpoint = CheckpointAnchor.of(CHAIN_ID, {new_evidence.block_number: new_evidence.block_hash})
     for evidence, anchor in ((old_evidence, new_checkpoint), (new_evidence, old_checkpoint)):
         result = check_evidence(evidence, anchor, at=LATER)
-        assert result.status == "failed"
+        assert result.status == "invalid"
         assert [c.problem.code for c in result.checks if c.problem] == ["ethereum.block_not_canonical"]
     # The node itself, asked now, no longer has the old block at that height.
     quorum = observe_header_quorum([client], old_evidence.block_number, chain_id=CHAIN_ID, quorum=1, finality_depth=0)
     assert [c.problem.code for c in check_evidence(old_evidence, quorum, at=LATER).checks if c.problem] == [
         "ethereum.block_not_canonical"
     ]
-    assert check_evidence(new_evidence, quorum, at=LATER).status == "passed"
+    assert check_evidence(new_evidence, quorum, at=LATER).status == "verified"
 
 
 def test_node_down_raises_ledger_unavailable(deployment: Deployment) -> None:

@@ -167,7 +167,7 @@ def test_offchain_attestation_from_file_verifies(tmp_path: Path, version: int) -
     path.write_text(json.dumps(signed_offchain(version)))
     attestation = load_offchain_attestation(path)
     result = check_offchain_attestation(attestation, at=AT, chain_id=1, eas_address=EAS_ADDRESS)
-    assert result.status == "passed", result.problems
+    assert result.status == "verified", result.problems
     assert result.attester == Account.from_key(DEV_KEYS[0]).address
     assert decode_attestation_data(LICENCE_SCHEMA, attestation.data)["licenseId"] == "LIC-OFF-1"
 
@@ -216,7 +216,7 @@ def test_tampered_offchain_attestations_fail(tamper: Any, codes: list[str]) -> N
     document = signed_offchain()
     tamper(document)
     result = check_offchain_attestation(document, at=AT, chain_id=1)
-    assert result.status == "failed"
+    assert result.status == "invalid"
     assert [p.code for p in result.problems] == codes
     assert result.attester is None
 

@@ -39,7 +39,7 @@ def test_stored_attestation_evidence_passes_offline(vector: dict[str, Any]) -> N
     result = check_eas_attestation(
         vector["evidence"], _anchor(vector), at=AT, eas_address=vector["easAddress"], schema=EasSchema(vector["schema"])
     )
-    assert result.status == "passed", result.problems
+    assert result.status == "verified", result.problems
     assert result.attestation is not None
     assert result.fields is not None
     assert "0x" + result.attestation.uid.hex() == vector["expected"]["uid"]
@@ -56,7 +56,7 @@ def test_stored_revocation_evidence_passes_offline(vector: dict[str, Any]) -> No
     result = check_eas_revocation(
         vector["revocationEvidence"], anchor, at=AT, eas_address=vector["easAddress"], uid=uid
     )
-    assert result.status == "passed", result.problems
+    assert result.status == "verified", result.problems
     assert result.revoked is vector["expected"]["revoked"]
 
 
@@ -74,5 +74,5 @@ def test_malformed_evidence_names_the_member(vector: dict[str, Any], change: Any
     document = json.loads(json.dumps(vector["evidence"]))
     change(document)
     result = check_eas_attestation(document, _anchor(vector), at=AT, eas_address=vector["easAddress"])
-    assert result.status == "failed"
+    assert result.status == "invalid"
     assert next((p.code, p.pointer) for p in result.problems) == ("ethereum.evidence_malformed", pointer)

@@ -66,7 +66,7 @@ def codes(result: Any) -> set[str]:
 def test_registered_as_an_entry_point(world: World) -> None:
     plugin = load_adapter("ethereum")
     assert plugin.kind == "ethereum"
-    assert plugin.api_version == 1
+    assert plugin.api_version == 2
     adapter = plugin.create(world.config())
     info = adapter.describe()
     assert info.ledger_id == f"eip155:{CHAIN_ID}"

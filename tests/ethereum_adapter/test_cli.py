@@ -107,7 +107,7 @@ def test_evidence_check_verified(synced: dict[str, Any]) -> None:
     assert by_stage["evidence"] <= {"passed", "not_applicable"}, result["checks"]
     assert "passed" in by_stage["evidence"], result["checks"]
     assert "failed" not in {status for statuses in by_stage.values() for status in statuses}
-    undecided = {c["problem"]["code"] for c in result["checks"] if c["status"] == "error"}
+    undecided = {p["code"] for c in result["checks"] if c["status"] == "error" for p in c["problems"]}
     assert undecided == {"NATIVE_SIGNER_UNCHECKED", "MAPPING_UNAVAILABLE", "LEDGER_STALE"}
 
 

@@ -131,4 +131,4 @@ def test_usage_errors(network_files: Path) -> None:
     result = runner.invoke(app, ["adapters", "sync", "no-such-adapter", "--config", str(network_files / "x.yaml")])
     assert result.exit_code == 64
     result = runner.invoke(app, ["adapters", "sync", "fabric", "--config", str(network_files / "missing.yaml")])
-    assert result.exit_code == 64
+    assert result.exit_code == 2  # a missing input file is an error (2), not a usage error (64): README

@@ -19,15 +19,16 @@ from ._world import ROOT, World, gtin
 FACTORY = "tests.jobs._world:plain_checkers"
 
 
-def vcgate(*args: str) -> subprocess.CompletedProcess[str]:
+def vcgate(*args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
     code = "from vcgate.gateway.cli import main; main()"
+    width = {"COLUMNS": str(columns)} if columns else {}
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **width},
     )
 
 
@@ -76,7 +77,7 @@ def test_verify_entry_exit_codes(
     table = vcgate("verify-entry", str(tmp_path / "no_licence.json"), *common)
     assert "NOT_AUTHORIZED" in table.stdout
     assert "LICENCE_MISSING" in table.stdout
-    assert vcgate("verify-entry", str(tmp_path / "missing.json"), *common).returncode == 64
+    assert vcgate("verify-entry", str(tmp_path / "missing.json"), *common).returncode == 2  # a missing file
 
 
 def test_jobs_run_status_report_and_links(
@@ -122,3 +123,31 @@ def test_jobs_run_status_report_and_links(
     by_did = json.loads(vcgate("links", world.actors["summit"].did, "--db", db, "--json").stdout)
     assert len(by_did["credentials"]) >= 10  # every invoice (issuer) and licence (licensee) naming Summit
     assert vcgate("links", "nothing-here", "--db", db).returncode == 1
+
+
+def test_entry_job_and_links_tables_fit_80_columns(
+    world: World, rows: dict[str, dict[str, Any]], store_path: Path, tmp_path: Path
+) -> None:
+    # The 80-column audit (tests/cli/test_usability.py) for the tables that need a filled store: every line fits and
+    # every identifier (entry line, GTIN, job id, credential id, issuer DID) is printed whole.
+    from cli.test_usability import assert_fits
+
+    db = f"sqlite:///{store_path}"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
+    common = ["--policy", str(policy), "--db", db, "--checked-at", "2025-06-01T00:00:00Z", "--checkers", FACTORY]
+    entry = tmp_path / "no_licence.json"
+    entry.write_text(json.dumps(rows["no_licence"]))
+    verdict = vcgate("verify-entry", str(entry), *common, columns=80)
+    assert verdict.returncode == 1, verdict.stderr
+    gtins = [str(line["gtin"]) for line in rows["no_licence"]["lines"]]
+    assert_fits(verdict.stdout, gtins)
+    entries = tmp_path / "entries.jsonl"
+    entries.write_text(json.dumps(rows["authorized"]) + "\n")
+    run = vcgate("jobs", "run", str(entries), *common, "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    job_id = run.stdout.split("job ", 1)[1].split(":", 1)[0]
+    assert_fits(vcgate("jobs", "status", "--db", db, columns=80).stdout, [job_id])
+    links = json.loads(vcgate("links", gtin(12345), "--db", db, "--json").stdout)["credentials"]
+    table = vcgate("links", gtin(12345), "--db", db, columns=80).stdout
+    assert_fits(table, [c["id"] for c in links] + [c["issuer"] for c in links if c["issuer"]])

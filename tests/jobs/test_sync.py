@@ -163,4 +163,5 @@ def test_sync_cli_is_idempotent(site: Path, tmp_path: Path, monkeypatch: pytest.
     again = json.loads(second.output)["adapters"]["acme-invoices"]
     assert (again["stored"], again["revocations"]) == (0, 0)
     bad = runner.invoke(app, ["sync", "--db", url, "--witness-key", str(tmp_path / "missing.json")])
-    assert bad.exit_code == 64
+    assert bad.exit_code == 2  # a missing input file is an error (2), not a usage error (64): README
+    assert "cannot read --witness-key" in bad.output

@@ -80,7 +80,7 @@ def test_third_party_adapter_is_listed_alongside_plain_ledger(site: Path) -> Non
     assert by_name["plain-ledger"] == {
         "name": "plain-ledger",
         "kind": "plain",
-        "apiVersion": 1,
+        "apiVersion": 2,
         "distribution": "vcgate",
         "distributionVersion": by_name["plain-ledger"]["distributionVersion"],
         "entryPoint": "vcgate.adapters.plain_ledger:PlainLedgerAdapter",

@@ -268,7 +268,7 @@ class _FakeService(BaseHTTPRequestHandler):
     """A partner's service speaking another protocol version (answers /v1/describe and /v1/records only)."""
 
     version = "2.0.0"
-    api_version = 1
+    api_version = 2
 
     def do_GET(self) -> None:
         if self.path.startswith("/v1/describe"):
@@ -320,10 +320,10 @@ def test_incompatible_major_version_is_refused(fake_service: tuple[str, type[_Fa
     assert adapter.health().status == "down"
     handler.version = "1.7.3"  # a newer minor version only adds optional things: accepted
     assert adapter.describe().ledger_id == "csv:x"
-    handler.api_version = 2
+    handler.api_version = 1  # an adapter written against API 1 (before ADR 0010's one Check type)
     with pytest.raises(IncompatibleProtocolError) as caught_api:
         RemoteAdapter(url, retries=0).describe()
-    assert "adapter API 2" in str(caught_api.value)
+    assert "adapter API 1" in str(caught_api.value)
 
 
 def test_sync_through_the_remote_adapter_writes_the_same_credentials(

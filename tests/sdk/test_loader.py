@@ -68,9 +68,16 @@ BROKEN = [
         "lacks fetch, health",
     ),
     (
-        "wrong-api",
-        GOOD_CLASS.replace("API_VERSION = API_VERSION", "API_VERSION = 2"),
-        "declares adapter API_VERSION 2, but this vcgate implements API 1",
+        "newer-api",
+        GOOD_CLASS.replace("API_VERSION = API_VERSION", "API_VERSION = 3"),
+        "declares adapter API_VERSION 3, but this vcgate implements API 2",
+    ),
+    (
+        # A plugin written against API 1 is refused, and the message says what changed in API 2.
+        "api-v1",
+        GOOD_CLASS.replace("API_VERSION = API_VERSION", "API_VERSION = 1"),
+        "declares adapter API_VERSION 1, but this vcgate implements API 2 (changed since: API 2: checkers return "
+        "vcgate.canonical_schema.Check",
     ),
     ("no-api", GOOD_CLASS.replace("    API_VERSION = API_VERSION\n", ""), "has no API_VERSION"),
     ("no-kind", GOOD_CLASS.replace('    KIND = "test"\n', ""), "has no KIND"),
@@ -116,7 +123,7 @@ def test_good_plugin_loads_and_creates(tmp_path: Path, monkeypatch: pytest.Monke
     plugin = load_adapter("acme-good")
     assert (plugin.kind, plugin.api_version, plugin.distribution, plugin.distribution_version) == (
         "test",
-        1,
+        2,
         "acme-good-adapter",
         "0.3.1",
     )
@@ -177,7 +184,7 @@ def test_cli_list_and_describe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         {
             "name": "acme-cli-good",
             "kind": "test",
-            "apiVersion": 1,
+            "apiVersion": 2,
             "distribution": "acme-good-adapter",
             "distributionVersion": "0.3.1",
             "entryPoint": "vcgate_cli_good:Adapter",
@@ -203,7 +210,7 @@ def test_cli_list_and_describe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     unknown = runner.invoke(adapters_app, ["describe", "nope"])
     assert unknown.exit_code == 64
     missing_config = runner.invoke(adapters_app, ["describe", "acme-cli-good", "--config", str(tmp_path / "no.yaml")])
-    assert missing_config.exit_code == 64
+    assert missing_config.exit_code == 2  # a missing input file is an error, not a usage error
     (tmp_path / "fail.yaml").write_text("fail: true\n")
     rejected = runner.invoke(adapters_app, ["describe", "acme-cli-good", "--config", str(tmp_path / "fail.yaml")])
     assert rejected.exit_code == 1

@@ -4,9 +4,12 @@ that count as absent): what bounds an EAS licence's ``validUntil`` by the attest
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vcgate.adapters.sdk import CredentialMapping, MappingError, TranslationError, apply_mapping
 
@@ -145,3 +148,13 @@ def test_bad_earliest_points_at_the_field(spec: dict[str, Any], pointer: str, wo
     assert [p.code for p in problems] == ["MAPPING_SCHEMA"], problems
     assert problems[0].pointer == pointer, problems
     assert words in problems[0].detail, problems
+
+
+@given(
+    term_end=st.integers(min_value=0, max_value=2**33),
+    expiry=st.one_of(st.just(0), st.integers(min_value=1, max_value=2**33)),
+)
+def test_earliest_is_the_minimum_with_zero_meaning_none(term_end: int, expiry: int) -> None:
+    got = value_of(BOUNDED, {"termEnd": term_end, "expirationTime": expiry})
+    want = min(term_end, expiry) if expiry else term_end
+    assert got == datetime.fromtimestamp(want, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -87,7 +87,7 @@ def test_installed_package_shows_in_adapters_list(site: Path) -> None:
     assert csv == {
         "name": "csv-ledger",
         "kind": "csv",
-        "apiVersion": 1,
+        "apiVersion": 2,
         "distribution": "vcgate-example-csv-adapter",
         "distributionVersion": "0.1.0",
         "entryPoint": "vcgate_example_csv:CsvLedgerAdapter",
@@ -111,7 +111,7 @@ def test_describe_with_config(site: Path) -> None:
         "kind": "csv",
         "ledgerId": "csv:acme-invoices",
         "version": "0.1.0",
-        "apiVersion": 1,
+        "apiVersion": 2,
         "mappings": [mapping.info().to_json()],
         "description": "CSV ledger at ledger.csv",
     }

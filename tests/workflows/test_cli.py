@@ -62,6 +62,6 @@ def test_validate_accepts_a_workflow_and_reports_a_broken_one_with_line_and_expr
     }
 
 
-def test_validate_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+def test_validate_a_missing_file_is_an_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["workflows", "validate", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 64
+    assert result.exit_code == 2  # a missing input file is an error (2), not a usage error (64): README

@@ -226,7 +226,7 @@ class CsvEvidenceChecker:
             leaf = b64url_decode(parsed.raw_record)
         except (InputError, KeyError, TypeError, ValueError) as exc:
             return problem("csv.shape", CheckStatus.FAILED, "CSV_EVIDENCE_MALFORMED", str(exc))
-        checks.append(Check("csv.shape", CheckStatus.PASSED))
+        checks.append(Check.passed("csv.shape"))
 
         if anchor.get("ledgerId") != parsed.ledger_id or anchor.get("treeSize") != size:
             return problem(
@@ -237,11 +237,11 @@ class CsvEvidenceChecker:
             )
         if anchor.get("rootHash") != root:
             return problem("csv.anchor", CheckStatus.FAILED, "CSV_ROOT_MISMATCH", "evidence root differs from anchor")
-        checks.append(Check("csv.anchor", CheckStatus.PASSED))
+        checks.append(Check.passed("csv.anchor"))
 
         if parsed.record_digest != "sha256:" + sha256(leaf).hexdigest():
             return problem("csv.record_digest", CheckStatus.FAILED, "CSV_DIGEST_MISMATCH", "recordDigest is wrong")
-        checks.append(Check("csv.record_digest", CheckStatus.PASSED))
+        checks.append(Check.passed("csv.record_digest"))
 
         if root_from_inclusion_proof(index, size, leaf, path) != bytes.fromhex(root):
             return problem(
@@ -255,9 +255,9 @@ class CsvEvidenceChecker:
                 "CSV_HEIGHT_MISMATCH",
                 f"ledgerHeight {parsed.ledger_height} is not leaf index {index} + 1",
             )
-        checks.append(Check("csv.inclusion", CheckStatus.PASSED))
+        checks.append(Check.passed("csv.inclusion"))
 
         if parse_datetime(parsed.ledger_time) > at:
             return problem("csv.time", CheckStatus.FAILED, "CSV_FUTURE_RECORD", "ledger time is after the check time")
-        checks.append(Check("csv.time", CheckStatus.PASSED))
+        checks.append(Check.passed("csv.time"))
         return EvidenceResult(tuple(checks))
