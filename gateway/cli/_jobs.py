@@ -732,38 +732,9 @@ def links_command(
     as_json: JsonOption = False,
 ) -> None:
     """Query the credential graph: credentials carrying ID, and credentials linked to them by shared identifiers."""
-    store = _store(db, read_only=True)
-    value = identifier
-    try:
-        from .._links import normalize_gtin
+    from .._link_query import query_links
 
-        if identifier.isdigit():
-            value = normalize_gtin(identifier)
-    except EntryError:
-        value = identifier
-    hits = store.search(value)
-    direct = store.credential(identifier)
-    ids = sorted({h[2] for h in hits} | ({identifier} if direct else set()))
-    stored = store.credentials(ids)
-    nodes: list[dict[str, Any]] = []
-    for cid in ids:
-        sc = stored.get(cid)
-        if sc is None:
-            continue
-        keys = store.index_of(cid)
-        ext = sc.document.get("credentialSubject", {})
-        extends = ext.get("extendsCredential") if isinstance(ext, dict) else None
-        nodes.append(
-            {
-                "id": cid,
-                "types": [t for t in sc.types if t != "VerifiableCredential"],
-                "issuer": sc.issuer,
-                "matchedBy": [f"{s}:{v}" for s, v, c in hits if c == cid] or ["id"],
-                "identifiers": [f"{s}:{v}" for s, v in keys],
-                "extends": extends,
-                "source": sc.source,
-            }
-        )
+    nodes = query_links(_store(db, read_only=True), identifier)["credentials"]
     if as_json:
         _print_json({"query": identifier, "credentials": nodes})
         return
