@@ -82,6 +82,15 @@ def test_a_missing_input_file_exits_2_with_its_name(tmp_path: Path, args: tuple[
     assert "Traceback" not in r.stderr
 
 
+def test_a_missing_log_key_exits_2(tmp_path: Path, key: tuple[Path, str]) -> None:
+    (tmp_path / "x.json").write_text("{}")
+    args = ("--key", str(key[0]), "--db", "ledger.sqlite", "--log-key", "missing-log-key.json")
+    r = vcgate(tmp_path, "plain-ledger", "append", "x.json", *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "error: cannot read log key file missing-log-key.json: no such file" in " ".join(r.stderr.split())
+    assert not (tmp_path / "ledger.sqlite").exists()
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -32,6 +32,14 @@ def vcgate(*args: str, columns: int | None = None) -> subprocess.CompletedProces
     )
 
 
+def verify_options(world: World, db: str, folder: Path) -> list[str]:
+    """The options of a reproducible verification: the world's policy (written to ``folder``), the store, a fixed
+    check time and the plain-ledger evidence checkers."""
+    policy = folder / "policy.yaml"
+    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
+    return ["--policy", str(policy), "--db", db, "--checked-at", "2025-06-01T00:00:00Z", "--checkers", FACTORY]
+
+
 def test_parties_add_list_show(world: World, store_path: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{store_path}"
     newco = KeyPair.generate()
@@ -64,9 +72,7 @@ def test_verify_entry_exit_codes(
     world: World, rows: dict[str, dict[str, Any]], store_path: Path, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{store_path}"
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
-    common = ["--policy", str(policy), "--db", db, "--checked-at", "2025-06-01T00:00:00Z", "--checkers", FACTORY]
+    common = verify_options(world, db, tmp_path)
     expected = {"authorized": 0, "no_licence": 1, "no_anchor": 2}
     for name, code in expected.items():
         entry = tmp_path / f"{name}.json"
@@ -133,9 +139,7 @@ def test_entry_job_and_links_tables_fit_80_columns(
     from cli.test_usability import assert_fits
 
     db = f"sqlite:///{store_path}"
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
-    common = ["--policy", str(policy), "--db", db, "--checked-at", "2025-06-01T00:00:00Z", "--checkers", FACTORY]
+    common = verify_options(world, db, tmp_path)
     entry = tmp_path / "no_licence.json"
     entry.write_text(json.dumps(rows["no_licence"]))
     verdict = vcgate("verify-entry", str(entry), *common, columns=80)
