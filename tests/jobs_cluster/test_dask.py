@@ -395,3 +395,34 @@ def test_cli_on_an_embedded_local_cluster_equals_the_local_pool(
     assert len(summary["verdicts"]) >= 3  # the scenarios' different verdicts
     assert runs["pool"][0]["verdicts"] == summary["verdicts"]
     assert on_cluster == runs["pool"][1]
+
+
+def test_api_jobs_on_the_cluster_report_workers_and_dashboard(
+    world_and_rows: tuple[World, dict[str, dict[str, Any]], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``POST /jobs`` with ``$VCGATE_DASK_SCHEDULER`` set runs the job on the cluster (here an embedded
+    LocalCluster); ``GET /jobs/{id}`` reports the scheduler, its dashboard and each worker's throughput."""
+    from api_wiring.conftest import run_gateway
+
+    from vcgate.gateway.api._wiring import WiringSettings
+
+    world, rows, template = world_and_rows
+    db = tmp_path / "gateway.sqlite"
+    shutil.copy(template, db)
+    entries = [json.loads(line) for line in _entries_file(rows, tmp_path, "api", n=120).read_text().splitlines()]
+    monkeypatch.setenv("VCGATE_DASK_SCHEDULER", "local")
+    with run_gateway(db, WiringSettings(checker_factory=FACTORY)) as gw:
+        analyst = gw.client("did:web:customs.example", ["run:jobs", "read:jobs"])
+        policy = json.loads(json.dumps(dict(world.policy().raw)))
+        checked = CHECKED_AT.isoformat().replace("+00:00", "Z")
+        r = gw.http.post(
+            "/jobs", json={"policy": policy, "checkedAt": checked, "entries": entries}, headers=gw.auth(analyst)
+        )
+        assert r.status_code == 202, r.text
+        status = gw.wait_for_job(r.json()["jobId"], gw.auth(analyst), timeout=300)
+    assert status["state"] == "finished", status
+    assert status["done"] == status["entries"] == 120
+    assert status["cluster"]["scheduler"] == "local"
+    assert status["cluster"]["dashboard"].startswith("http://127.0.0.1:")
+    assert sum(w["entries"] for w in status["workers"]) == 120
+    assert all(w["entriesPerSecond"] > 0 and w["worker"].startswith("tcp://127.0.0.1:") for w in status["workers"])
