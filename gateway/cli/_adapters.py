@@ -1,10 +1,9 @@
 """``vcgate adapters …``: list, describe and sync the installed ledger adapters (a thin shell over the adapter SDK).
 
 Exit codes: 0 success; 1 an adapter plugin is broken (cannot be imported, lacks a member, wrong API version)
-or
-rejected its configuration, or (sync) some records could not be translated or issued; 2 the adapter could not
-describe itself or its ledger became unreachable during a sync; 64 usage (an unknown adapter name, an unreadable
-configuration or key file).
+or rejected its configuration, or (sync) some records could not be translated or issued; 2 the adapter could not
+describe itself or its ledger became unreachable during a sync, or an input file (configuration, key) is missing or
+unreadable; 64 usage (an unknown adapter name, a configuration or key file that does not parse).
 """
 
 from __future__ import annotations

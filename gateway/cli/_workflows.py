@@ -1,5 +1,6 @@
 """``vcgate workflows``: the shipped verification workflows, what one says, and whether a file is a workflow
-(docs/workflows.md). Exit codes: 0 fine, 1 the file is not a valid workflow (line and expression printed), 64 usage.
+(docs/workflows.md). Exit codes: 0 fine, 1 the file is not a valid workflow (line and expression printed), 2 the file is
+missing or unreadable, 64 usage.
 """
 
 from __future__ import annotations
