@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import shutil
@@ -124,6 +125,10 @@ class Cluster:
 
         with Client(self.address, timeout=30) as client:
             client.wait_for_workers(n, timeout=60)
+            # Import what tasks run on every worker first (as `dask worker --preload vcgate.gateway._cluster` does):
+            # on a loaded machine a worker still importing lets the other take every chunk of a short job.
+            for module in ("vcgate.gateway._cluster", "vcgate.gateway._jobs", "vcgate.adapters.plain_ledger"):
+                client.run(importlib.import_module, module)
 
     def stop(self) -> None:
         for p in [*self.workers, *([self.scheduler] if self.scheduler else [])]:

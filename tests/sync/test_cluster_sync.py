@@ -4,7 +4,6 @@ the store is read back and compared with an in-process sync of the same ledger i
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -224,15 +223,10 @@ def _sync_process(url: str, key_file: Path, address: str) -> subprocess.Popen[st
 
 
 def _start_workers(cluster: Cluster) -> dict[str, subprocess.Popen[bytes]]:
-    """Two workers, each with the sync modules imported (as ``dask worker --preload vcgate.gateway._cluster`` does):
-    a worker still importing on a loaded machine would let the other take every chunk."""
-    from distributed import Client
-
+    """Two workers, ready (the sync modules imported on each: a worker still importing on a loaded machine would let
+    the other take every chunk)."""
     procs = {name: cluster.start_worker(name) for name in ("w1", "w2")}
     cluster.wait_workers(2)
-    with Client(cluster.address, timeout=30) as client:
-        for module in ("vcgate.gateway._cluster", "vcgate.adapters.plain_ledger", "vcgate.gateway._jobs"):
-            client.run(importlib.import_module, module)
     return procs
 
 
