@@ -1,9 +1,11 @@
 """RFC 8785 JSON Canonicalization Scheme, with a fast path.
 
 Documents without floats, integers beyond ±2^53 or object keys outside the Basic Multilingual Plane serialize
-identically under Python's C JSON encoder (sorted keys, compact separators, no ASCII escaping) and under RFC 8785;
-those take the fast path (≈ 10× faster). Everything else goes through the ``rfc8785`` package, whose exceptions pass
-through unchanged. ``tests/proofs/test_jcs.py`` checks the two agree with hypothesis.
+identically under orjson or Python's C JSON encoder (sorted keys, compact separators, no ASCII escaping) and under
+RFC 8785; those take the fast path (orjson ≈ 7× faster than the C encoder on a credential; a value orjson refuses,
+such as a string with a lone surrogate, goes to the C encoder exactly as before). Everything else goes through the
+``rfc8785`` package, whose exceptions pass through unchanged. ``tests/proofs/test_jcs.py`` checks all three agree
+with hypothesis.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import rfc8785
 
 _SAFE_INT = 2**53
@@ -82,5 +85,8 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical form of ``value`` (raises ``rfc8785``'s errors for values JCS cannot encode)."""
     if _plain_json(value):
-        return _ENCODER.encode(value).encode("utf-8")
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            return _ENCODER.encode(value).encode("utf-8")
     return rfc8785.dumps(value)

@@ -671,7 +671,7 @@ class _Demo:
 
     def fabric(self) -> None:
         from vcgate.adapters.fabric import builtin_mapping as fabric_mapping
-        from vcgate.adapters.fabric.testing import TestNetwork, TestPeer, header_hash_of, issue_tls, write_msp_dir
+        from vcgate.adapters.fabric.testing import TestNetwork, header_hash_of
         from vcgate.adapters.sdk import CredentialMapping
 
         spec = self.scenario["fabric"]
@@ -743,21 +743,7 @@ class _Demo:
             invoices.append(write("IssueInvoice", f"invoice~{item['number']}", value))
         blocks.append(net.block(3, header_hash_of(blocks[-1]), invoices))
 
-        peers = []
-        for org in orgs:
-            peer = TestPeer(net, org, blocks).start()
-            self.stack.callback(peer.stop)
-            peers.append(peer)
-        folder = self.run / "fabric"
-        # The gateway reads with its own client identity from the channel's first organisation (mutual TLS).
-        reader = net.orgs[orgs[0]].issue("client", f"cbp-reader@{orgs[0].lower()}")
-        write_msp_dir(reader, folder / "msp")
-        client_tls = issue_tls(net.orgs[orgs[0]], "cbp-reader-tls", server=False)
-        (folder / "client-tls.pem").write_bytes(client_tls.certificate_pem)
-        (folder / "client-tls.key").write_bytes(client_tls.key_pem)
-        (folder / "client-tls.key").chmod(0o600)
-        for peer in peers:
-            (folder / f"{peer.msp_id}-tlsca.pem").write_bytes(peer.tls.ca_pem)
+        peers, connection = _serve_channel(self.stack, net, orgs, blocks, self.run / "fabric")
         self.bind_fabric(maker, submitter)
         genesis = header_hash_of(blocks[0]).hex()
         ledger_id = "fabric:" + genesis[:16]
@@ -768,15 +754,9 @@ class _Demo:
                 "manufacturer-fabric",
                 "fabric",
                 {
-                    "configDir": str(folder),
+                    **connection,
                     "id": "manufacturer-fabric",
-                    "channel": net.channel,
                     "genesisBlockHash": genesis,
-                    "peers": [
-                        {"address": p.address, "tlsRootCert": f"{p.msp_id}-tlsca.pem", "mspId": p.msp_id} for p in peers
-                    ],
-                    "identity": {"mspId": orgs[0], "mspDir": "msp"},
-                    "tls": {"clientCert": "client-tls.pem", "clientKey": "client-tls.key"},
                     "mappings": [
                         {"mapping": "product-registration", "chaincode": chaincode, "keys": "product~*"},
                         {"mapping": str(invoice_mapping), "chaincode": chaincode, "keys": "invoice~*"},
@@ -891,6 +871,38 @@ def _tamper_invoice(doc: dict[str, Any], count: int) -> dict[str, Any]:
     evidence["rawRecord"] = base64.urlsafe_b64encode(data).rstrip(b"=").decode()
     evidence["recordDigest"] = "sha256:" + hashlib.sha256(data).hexdigest()
     return doc
+
+
+def _serve_channel(
+    stack: contextlib.ExitStack, net: Any, orgs: list[str], blocks: list[Any], folder: Path
+) -> tuple[list[Any], dict[str, Any]]:
+    """One test peer per organisation serving the channel's blocks (stopped with ``stack``), and in ``folder`` what
+    the gateway reads them with: its own client identity from the channel's first organisation (MSP directory,
+    mutual-TLS pair) and each peer's TLS CA. Returns the peers and the Fabric adapter configuration's connection
+    settings (configDir, channel, peers, identity, tls)."""
+    from vcgate.adapters.fabric.testing import TestPeer, issue_tls, write_msp_dir
+
+    peers = []
+    for org in orgs:
+        peer = TestPeer(net, org, blocks).start()
+        stack.callback(peer.stop)
+        peers.append(peer)
+    reader = net.orgs[orgs[0]].issue("client", f"cbp-reader@{orgs[0].lower()}")
+    write_msp_dir(reader, folder / "msp")
+    client_tls = issue_tls(net.orgs[orgs[0]], "cbp-reader-tls", server=False)
+    (folder / "client-tls.pem").write_bytes(client_tls.certificate_pem)
+    (folder / "client-tls.key").write_bytes(client_tls.key_pem)
+    (folder / "client-tls.key").chmod(0o600)
+    for peer in peers:
+        (folder / f"{peer.msp_id}-tlsca.pem").write_bytes(peer.tls.ca_pem)
+    connection = {
+        "configDir": str(folder),
+        "channel": net.channel,
+        "peers": [{"address": p.address, "tlsRootCert": f"{p.msp_id}-tlsca.pem", "mspId": p.msp_id} for p in peers],
+        "identity": {"mspId": orgs[0], "mspDir": "msp"},
+        "tls": {"clientCert": "client-tls.pem", "clientKey": "client-tls.key"},
+    }
+    return peers, connection
 
 
 def _first_detail(lines: list[dict[str, Any]]) -> str:

@@ -31,6 +31,7 @@ from ._demo import (
     _Clock,
     _first_detail,
     _nonce,
+    _serve_channel,
     _ServerThread,
     _time,
     _ts,
@@ -228,7 +229,7 @@ class CommodityRun:
         ``fabric`` section names them, its channel and chaincode) served by two TLS gRPC test peers; each
         submitting party writes with its own client identity of the first organisation, bound to its DID. The
         fabric adapter is registered to read them."""
-        from vcgate.adapters.fabric.testing import TestNetwork, TestPeer, header_hash_of, issue_tls, write_msp_dir
+        from vcgate.adapters.fabric.testing import TestNetwork, header_hash_of
         from vcgate.adapters.sdk import CredentialMapping
 
         spec: dict[str, Any] = {"organisations": ["CustomsBrokerMSP", "PortAuthorityMSP"], "chaincode": "entries"}
@@ -262,20 +263,7 @@ class CommodityRun:
         for t, file in mappings.items():
             (self.run / file).write_text(json.dumps(_mapping(t)), encoding="utf-8")
             store.put_mapping(CredentialMapping.from_file(self.run / file))
-        peers = []
-        for org in orgs:
-            peer = TestPeer(net, org, blocks).start()
-            self.stack.callback(peer.stop)
-            peers.append(peer)
-        folder = self.run / "fabric"
-        reader = net.orgs[orgs[0]].issue("client", f"cbp-reader@{orgs[0].lower()}")
-        write_msp_dir(reader, folder / "msp")
-        tls = issue_tls(net.orgs[orgs[0]], "cbp-reader-tls", server=False)
-        (folder / "client-tls.pem").write_bytes(tls.certificate_pem)
-        (folder / "client-tls.key").write_bytes(tls.key_pem)
-        (folder / "client-tls.key").chmod(0o600)
-        for peer in peers:
-            (folder / f"{peer.msp_id}-tlsca.pem").write_bytes(peer.tls.ca_pem)
+        _peers, connection = _serve_channel(self.stack, net, orgs, blocks, self.run / "fabric")
         # Each submitting party's Fabric identity is bound to it by a signed challenge, as `vcgate parties add` checks.
         for party, identity in submitters.items():
             self._bind_fabric(self.actors[party], identity)
@@ -284,13 +272,9 @@ class CommodityRun:
             "kind": "fabric", "genesisBlockHash": genesis, "minAttestingOrganizations": 2,
         }  # fmt: skip
         config = {
-            "configDir": str(folder),
+            **connection,
             "id": f"{self.name}-fabric",
-            "channel": net.channel,
             "genesisBlockHash": genesis,
-            "peers": [{"address": p.address, "tlsRootCert": f"{p.msp_id}-tlsca.pem", "mspId": p.msp_id} for p in peers],
-            "identity": {"mspId": orgs[0], "mspDir": "msp"},
-            "tls": {"clientCert": "client-tls.pem", "clientKey": "client-tls.key"},
             "mappings": [
                 {"mapping": str(self.run / f), "chaincode": chaincode, "keys": f"record~{t}~*"}
                 for t, f in mappings.items()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from .._links import EntryError, normalize_gtin
+from .._link_query import query_links as _query
 from ._auth import Principal
 from ._problems import ApiError
 from ._wiring import JSON_OBJECT, WiringContext, require_any, wiring
@@ -21,36 +21,7 @@ MAX_IDENTIFIER = 2048
 
 def query_links(ctx: WiringContext, identifier: str) -> dict[str, Any]:
     """``{query, credentials: [{id, types, issuer, matchedBy, identifiers, extends, source}]}``."""
-    store = ctx.store
-    value = identifier
-    if identifier.isdigit():
-        try:
-            value = normalize_gtin(identifier)
-        except EntryError:
-            value = identifier
-    hits = store.search(value)
-    direct = store.credential(identifier)
-    ids = sorted({h[2] for h in hits} | ({identifier} if direct else set()))
-    stored = store.credentials(ids)
-    nodes: list[dict[str, Any]] = []
-    for cid in ids:
-        sc = stored.get(cid)
-        if sc is None:
-            continue
-        subject = sc.document.get("credentialSubject")
-        extends = subject.get("extendsCredential") if isinstance(subject, dict) else None
-        nodes.append(
-            {
-                "id": cid,
-                "types": [t for t in sc.types if t != "VerifiableCredential"],
-                "issuer": sc.issuer,
-                "matchedBy": [f"{s}:{v}" for s, v, c in hits if c == cid] or ["id"],
-                "identifiers": [f"{s}:{v}" for s, v in store.index_of(cid)],
-                "extends": extends,
-                "source": sc.source,
-            }
-        )
-    return {"query": identifier, "credentials": nodes}
+    return _query(ctx.store, identifier)
 
 
 def links_router() -> APIRouter:

@@ -1,10 +1,9 @@
 """``vcgate adapters …``: list, describe and sync the installed ledger adapters (a thin shell over the adapter SDK).
 
 Exit codes: 0 success; 1 an adapter plugin is broken (cannot be imported, lacks a member, wrong API version)
-or
-rejected its configuration, or (sync) some records could not be translated or issued; 2 the adapter could not
-describe itself or its ledger became unreachable during a sync; 64 usage (an unknown adapter name, an unreadable
-configuration or key file).
+or rejected its configuration, or (sync) some records could not be translated or issued; 2 the adapter could not
+describe itself or its ledger became unreachable during a sync, or an input file (configuration, key) is missing or
+unreadable; 64 usage (an unknown adapter name, a configuration or key file that does not parse).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from vcgate.adapters.sdk import (
     ADAPTER_METHODS,
@@ -162,12 +160,10 @@ def describe_adapter(
     _out.print(f"  instance id:  {instance['id']}")
     _out.print(f"  ledger id:    {instance['ledgerId']}")
     _out.print(f"  version:      {instance['version']}")
-    table = Table(title="mappings")
-    for column in ("id", "version", "types", "mode", "digest"):
-        table.add_column(column, overflow="fold")
-    for m in instance["mappings"]:
-        table.add_row(m["id"], m["version"], ", ".join(m["types"][1:]), m["issuanceMode"], m["digest"])
-    _out.print(table)
+    rows = [
+        (m["id"], m["version"], ", ".join(m["types"][1:]), m["issuanceMode"], m["digest"]) for m in instance["mappings"]
+    ]
+    _out.print(fitted_table(("id", "version", "types", "mode", "digest"), rows, title="mappings"))
     raise typer.Exit(EXIT_OK)
 
 
@@ -464,8 +460,7 @@ def sync_adapter(
     if as_json:
         _print_json(summary)
     else:
-        table = Table(title=f"sync {name} — {info.ledger_id}", show_header=False)
-        for label, value in (
+        facts = (
             ("records read", run.read),
             ("credentials written", run.written),
             ("already present", run.unchanged),
@@ -475,9 +470,9 @@ def sync_adapter(
             ("skipped by the adapter", len(summary.get("skipped", []))),
             ("resume cursor", summary["cursor"] or "(start)"),
             ("finished", "yes" if complete else "no"),
-        ):
-            table.add_row(label, str(value))
-        _out.print(table)
+        )
+        rows = [(label, str(value)) for label, value in facts]
+        _out.print(fitted_table(("", ""), rows, title=f"sync {name} — {info.ledger_id}", show_header=False))
         for failure in run.failures:
             _err.print(f"[red]failed:[/red] {failure['locator']}: {failure['error']}")
         if error is not None:
@@ -655,20 +650,21 @@ def adapters_status(
     if as_json:
         _print_json({"adapters": rows})
     else:
-        table = Table("adapter", "kind", "ledger", "party", "last sync", "stored", "quarantined", "errors")
-        for r in rows:
-            last = r["lastSync"] or {}
-            table.add_row(
+        lines = [
+            (
                 r["name"],
                 r["kind"] or r["plugin"],
                 r["ledgerId"] or "",
                 r["party"] or "",
-                last.get("at", "never"),
-                str(last.get("stored", "")),
+                (r["lastSync"] or {}).get("at", "never"),
+                str((r["lastSync"] or {}).get("stored", "")),
                 str(len(r["quarantine"])),
-                "; ".join(last.get("errors", ())),
+                "; ".join((r["lastSync"] or {}).get("errors", ())),
             )
-        _out.print(table)
+            for r in rows
+        ]
+        headers = ("adapter", "kind", "ledger", "party", "last sync", "stored", "quarantined", "errors")
+        _out.print(fitted_table(headers, lines))
         for r in rows:
             for q in r["quarantine"]:
                 _err.print(f"[yellow]{r['name']}[/yellow] {q['locator']}: {q['code']}: {q['reason']}")

@@ -1,7 +1,8 @@
 """``vcgate serve`` and ``vcgate clients add | list | revoke``: the HTTP API and its OAuth2 clients.
 
 Exit codes: 0 success; 1 the request was refused (no such client to revoke); 2 error (the database could not be
-opened or written); 64 usage (bad arguments, an unreadable key file).
+opened or written; a key, policy or issuers file missing or unreadable); 64 usage (bad arguments, a key file that
+does not parse).
 """
 
 from __future__ import annotations

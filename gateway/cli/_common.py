@@ -86,19 +86,30 @@ def fitted_table(
     from rich.text import Text
 
     materialised = [list(row) for row in rows]
-    widths = [
-        max([len(header), *(Text.from_markup(r[index]).cell_len for r in materialised)])
+    widths = [  # of a cell's longest line: an identifier column may list several, one per line
+        max([len(header), *(Text.from_markup(line).cell_len for r in materialised for line in r[index].split("\n"))])
         for index, header in enumerate(headers[:ids])
     ]
-    room = (width or Console().width) - sum(widths) - 3 * len(headers) - 1
+    total = width or Console().width
+    room = total - sum(widths) - 3 * len(headers) - 1
     flexible = len(headers) - ids
     table = Table(header_style="bold", **options)
     if flexible > 1 and room < _MIN_FOLDED_WIDTH * flexible:
+        details = [
+            [f"[bold]{escape(h)}:[/] {v}" for h, v in zip(headers[ids:], row[ids:], strict=True) if v]
+            for row in materialised
+        ]
+        if total - max(widths) - 7 < _MIN_DETAILS_WIDTH:
+            # Identifiers too wide to leave a useful column beside them: one column, the identifiers (each on its
+            # own line, whole up to the terminal's width) and below them the other columns, indented.
+            table.add_column(" · ".join(headers), overflow="fold")
+            for row, lines in zip(materialised, details, strict=True):
+                table.add_row("\n".join([*row[:ids], *(f"  {line}" for line in lines)]))
+            return table
         table.add_column(" · ".join(headers[:ids]), no_wrap=True, min_width=max(widths))
         table.add_column("details", overflow="fold")
-        for row in materialised:
-            details = [f"[bold]{escape(h)}:[/] {v}" for h, v in zip(headers[ids:], row[ids:], strict=True) if v]
-            table.add_row("\n".join(row[:ids]), "\n".join(details))
+        for row, lines in zip(materialised, details, strict=True):
+            table.add_row("\n".join(row[:ids]), "\n".join(lines))
         return table
     for index, header in enumerate(headers):
         if index < ids:
@@ -112,6 +123,8 @@ def fitted_table(
 
 #: Narrowest useful width of a folded column; below it fitted_table stacks each row.
 _MIN_FOLDED_WIDTH = 10
+#: Narrowest useful details column beside stacked identifiers; below it each row is one cell, details under the ids.
+_MIN_DETAILS_WIDTH = 24
 
 
 def print_json(value: Any) -> None:

@@ -30,7 +30,6 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.adapters.sdk import (
     EVIDENCE_TYPE,
@@ -49,7 +48,7 @@ from vcgate.canonical_schema import Problem, VcgateError, json_pointer
 from .._evidence_checkers import offline_checker_for
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, require_file, unreadable
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, fitted_table, require_file, unreadable
 from ._common import fail as _fail
 from ._common import instant_or_now as _instant
 from ._common import usage_error as _usage
@@ -204,13 +203,16 @@ def check_evidence_command(
         colour = {"verified": "green", "invalid": "red", "error": "yellow"}[status]
         _out.print(f"[bold {colour}]{status.upper()}[/] {file}")
         for r in results:
-            table = Table(title=f"{r['pointer']} {r['ledgerKind'] or ''} {r['ledgerId'] or ''}", show_header=True)
-            for column in ("check", "status", "problem"):
-                table.add_column(column)
-            for c in r["checks"]:
-                problems = "; ".join(f"{p['code']}: {p.get('detail', '')}" for p in c.get("problems", []))
-                table.add_row(c["name"], c["status"], problems)
-            _out.print(table)
+            rows = [
+                (
+                    c["name"],
+                    c["status"],
+                    "; ".join(f"{p['code']}: {p.get('detail', '')}" for p in c.get("problems", [])),
+                )
+                for c in r["checks"]
+            ]
+            title = f"{r['pointer']} {r['ledgerKind'] or ''} {r['ledgerId'] or ''}"
+            _out.print(fitted_table(("check", "status", "problem"), rows, ids=2, title=title))
     raise typer.Exit({"verified": EXIT_OK, "invalid": EXIT_INVALID, "error": EXIT_ERROR}[status])
 
 

@@ -11,13 +11,13 @@ check could not be decided (no anchor, unsupported MSP) or a block file is missi
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.adapters.fabric import (
     Block,
@@ -28,12 +28,13 @@ from vcgate.adapters.fabric import (
     read_blocks,
 )
 
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unreadable
+from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, fitted_table, unreadable
 
 fabric_app = typer.Typer(no_args_is_help=True, help="Hyperledger Fabric blocks: decode and verify offline.")
 
 # Wide enough for the transaction table when output is piped (rich assumes 80 columns then).
-_out = Console(emoji=False, highlight=False, width=None if sys.stdout.isatty() else 180)
+# Piped output is wide (180) unless COLUMNS says otherwise; a terminal's own width otherwise.
+_out = Console(emoji=False, highlight=False, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 180)
 _err = Console(stderr=True, emoji=False, highlight=False)
 _STYLE = {"passed": "green", "failed": "red", "error": "yellow", "not_applicable": "dim"}
 
@@ -86,43 +87,31 @@ def _render(results: list[BlockResult]) -> None:
             cfg = r.config
             consensus = cfg.orderer.consensus_type if cfg.orderer else "-"
             _out.print(f"  config seq={cfg.sequence} msps={', '.join(cfg.msp_ids)} consensus={consensus}")
-        facts = Table(show_header=True, header_style="bold")
-        for col in (
-            "#",
-            "tx id",
-            "type",
-            "chaincode.function",
-            "creator",
-            "endorsers",
-            "writes",
-            "event",
-            "code",
-        ):
-            # identifiers are never wrapped (copy-paste); free text (writes) folds
-            facts.add_column(col, overflow="fold", no_wrap=col in ("tx id", "chaincode.function", "code"))
-        checks = Table(show_header=True, header_style="bold")
-        checks.add_column("#")
-        for name in _SHORT.values():
-            checks.add_column(name)
+        facts, checks = [], []
         for t in r.transactions:
             code = t.validation_code or "-"
             if t.validation_code:
                 code += " (attested)" if t.validation_code_attested else " (recorded)"
             private = _writes(t.private_writes)
-            facts.add_row(
-                str(t.index),
-                t.tx_id or "-",
-                t.type,
-                f"{t.chaincode}.{t.function}" if t.chaincode else "-",
-                t.creator_msp or "-",
-                ",".join(t.endorser_msps) or "-",
-                " ".join(x for x in (_writes(t.writes), f"pvt {private}" if private else "") if x) or "-",
-                t.event_name or "-",
-                code,
+            facts.append(
+                (
+                    str(t.index),
+                    t.tx_id or "-",
+                    f"{t.chaincode}.{t.function}" if t.chaincode else "-",
+                    code,
+                    t.type,
+                    t.creator_msp or "-",
+                    ",".join(t.endorser_msps) or "-",
+                    " ".join(x for x in (_writes(t.writes), f"pvt {private}" if private else "") if x) or "-",
+                    t.event_name or "-",
+                )
             )
-            checks.add_row(str(t.index), *(f"[{_STYLE[c.status]}]{c.status}[/]" for c in t.checks))
-        _out.print(facts)
-        _out.print(checks)
+            checks.append((str(t.index), *(f"[{_STYLE[c.status]}]{c.status}[/]" for c in t.checks)))
+        # Identifiers are never wrapped (copy-paste): number, tx id, chaincode.function, validation code; the rest
+        # (free text such as the writes) folds, or stacks under them when the terminal is narrow.
+        headers = ("#", "tx id", "chaincode.function", "code", "type", "creator", "endorsers", "writes", "event")
+        _out.print(fitted_table(headers, facts, ids=4, width=_out.width))
+        _out.print(fitted_table(("#", *_SHORT.values()), checks, width=_out.width))
         for c in r.checks:
             if c.problem is not None:
                 _out.print(f"  [{_STYLE[c.status]}]{c.name}[/]: {c.problem.code} — {c.problem.detail}")

@@ -18,7 +18,6 @@ import typer
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from vcgate.canonical_schema import VcgateError
 
@@ -47,7 +46,16 @@ from ..verification._dids import DidResolver
 from ..verification._keys import KeyPair
 from ..verification._policy import Policy
 from ..verification._verify import parse_json_strictly
-from ._common import EXIT_ERROR, EXIT_INVALID, EXIT_USAGE, require_database, require_file, require_policy, unreadable
+from ._common import (
+    EXIT_ERROR,
+    EXIT_INVALID,
+    EXIT_USAGE,
+    fitted_table,
+    require_database,
+    require_file,
+    require_policy,
+    unreadable,
+)
 from ._common import fail as _fail
 from ._common import parse_instant as _instant
 from ._common import print_json as _print_json
@@ -135,16 +143,17 @@ def parties_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         _print_json([p.to_json() for p in registry.parties])
         return
-    table = Table("id", "did", "names", "identifiers", "bindings", header_style="bold")
-    for p in registry.parties:
-        table.add_row(
+    rows = [
+        (
             p.id,
             p.did,
             "; ".join(p.names),
             ", ".join(f"{i.scheme}:{i.value}" for i in p.identifiers),
             str(len(p.bindings)),
         )
-    out.print(table)
+        for p in registry.parties
+    ]
+    out.print(fitted_table(("id", "did", "names", "identifiers", "bindings"), rows, ids=2))
 
 
 @parties_app.command("show")
@@ -169,16 +178,17 @@ def parties_show(
     out.print(f"[bold]{party.id}[/bold]  {party.did}  {'; '.join(party.names)}")
     for i in party.identifiers:
         out.print(f"  {i.scheme}: {i.value}")
-    table = Table("kind", "identity", "valid from", "valid until", "proof", header_style="bold")
-    for b in party.bindings:
-        table.add_row(
+    rows = [
+        (
             b.kind,
             ", ".join(f"{k}={v}" for k, v in b.match.items()),
             b.valid_from.isoformat(),
             b.valid_until.isoformat() if b.valid_until else "open",
             b.proof.method,
         )
-    out.print(table)
+        for b in party.bindings
+    ]
+    out.print(fitted_table(("kind", "identity", "valid from", "valid until", "proof"), rows, ids=2))
     if challenge:
         for b in party.bindings:
             out.print(binding_challenge(party.did, b).decode())
@@ -421,11 +431,8 @@ def _print_sync(report: dict[str, Any]) -> None:
 def _print_verdict(result: dict[str, Any]) -> None:
     v = result["verdict"]
     out.print(f"[bold {COLOURS[v]}]{v.upper()}[/] entry {result['entryNumber']} (policy {result['policy']})")
-    table = Table(header_style="bold")
-    for col in ("line", "gtin", "qty", "verdict", "reasons", "decided by"):
-        table.add_column(col, overflow="fold")
-    for ln in result["lines"]:
-        table.add_row(
+    rows = [
+        (
             str(ln["line"]),
             ln["gtin"],
             str(ln["quantity"]),
@@ -433,7 +440,9 @@ def _print_verdict(result: dict[str, Any]) -> None:
             ", ".join(ln["reasons"]),
             ln["clause"],
         )
-    out.print(table)
+        for ln in result["lines"]
+    ]
+    out.print(fitted_table(("line", "gtin", "qty", "verdict", "reasons", "decided by"), rows, ids=2))
     for ln in result["lines"]:
         for r in ln["reasonDetails"]:
             if r["kind"] != "pass":
@@ -646,10 +655,8 @@ def jobs_status(
         if as_json:
             _print_json(jobs)
             return
-        table = Table("job", "created", "state", "rows", "policy", header_style="bold")
-        for j in jobs:
-            table.add_row(j["id"], j["created_at"], j["state"], str(j["total_rows"]), j["policy_name"])
-        out.print(table)
+        rows = [(j["id"], j["created_at"], j["state"], str(j["total_rows"]), j["policy_name"]) for j in jobs]
+        out.print(fitted_table(("job", "created", "state", "rows", "policy"), rows))
         return
     try:
         summary = job_status(store, job_id)
@@ -671,12 +678,11 @@ def _print_cluster(summary: JobSummary) -> None:
     if summary.cluster:
         out.print(f"cluster: {summary.cluster['scheduler']}  dashboard: {summary.cluster['dashboard'] or '-'}")
     if summary.workers:
-        table = Table("worker", "tasks", "entries", "entries/s", "failed", header_style="bold")
-        for w in summary.workers:
-            table.add_row(
-                str(w["worker"]), str(w["tasks"]), str(w["entries"]), f"{w['entriesPerSecond']:.1f}", str(w["failed"])
-            )
-        out.print(table)
+        rows = [
+            (str(w["worker"]), str(w["tasks"]), str(w["entries"]), f"{w['entriesPerSecond']:.1f}", str(w["failed"]))
+            for w in summary.workers
+        ]
+        out.print(fitted_table(("worker", "tasks", "entries", "entries/s", "failed"), rows))
     for f in summary.failed_tasks:
         out.print(f"[red]failed[/red] {f['task']}: {f['error']}")
 
@@ -726,50 +732,20 @@ def links_command(
     as_json: JsonOption = False,
 ) -> None:
     """Query the credential graph: credentials carrying ID, and credentials linked to them by shared identifiers."""
-    store = _store(db, read_only=True)
-    value = identifier
-    try:
-        from .._links import normalize_gtin
+    from .._link_query import query_links
 
-        if identifier.isdigit():
-            value = normalize_gtin(identifier)
-    except EntryError:
-        value = identifier
-    hits = store.search(value)
-    direct = store.credential(identifier)
-    ids = sorted({h[2] for h in hits} | ({identifier} if direct else set()))
-    stored = store.credentials(ids)
-    nodes: list[dict[str, Any]] = []
-    for cid in ids:
-        sc = stored.get(cid)
-        if sc is None:
-            continue
-        keys = store.index_of(cid)
-        ext = sc.document.get("credentialSubject", {})
-        extends = ext.get("extendsCredential") if isinstance(ext, dict) else None
-        nodes.append(
-            {
-                "id": cid,
-                "types": [t for t in sc.types if t != "VerifiableCredential"],
-                "issuer": sc.issuer,
-                "matchedBy": [f"{s}:{v}" for s, v, c in hits if c == cid] or ["id"],
-                "identifiers": [f"{s}:{v}" for s, v in keys],
-                "extends": extends,
-                "source": sc.source,
-            }
-        )
+    nodes = query_links(_store(db, read_only=True), identifier)["credentials"]
     if as_json:
         _print_json({"query": identifier, "credentials": nodes})
         return
     if not nodes:
         out.print(f"no credential carries {identifier}")
         raise typer.Exit(EXIT_INVALID)
-    table = Table("credential", "types", "issuer", "matched by", "identifiers", header_style="bold")
-    for n in nodes:
-        table.add_row(
-            n["id"], ", ".join(n["types"]), n["issuer"] or "", ", ".join(n["matchedBy"]), "\n".join(n["identifiers"])
-        )
-    out.print(table)
+    rows = [
+        (n["id"], n["issuer"] or "", ", ".join(n["types"]), ", ".join(n["matchedBy"]), "\n".join(n["identifiers"]))
+        for n in nodes
+    ]
+    out.print(fitted_table(("credential", "issuer", "types", "matched by", "identifiers"), rows, ids=2))
 
 
 def register_jobs_commands(app: typer.Typer) -> None:

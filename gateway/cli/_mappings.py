@@ -16,12 +16,11 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.adapters.sdk import CredentialMapping, MappingError
 from vcgate.canonical_schema import VcgateError
 
-from ._common import EXIT_INVALID, fail, print_json, require_file
+from ._common import EXIT_INVALID, fail, fitted_table, print_json, require_file
 
 mappings_app = typer.Typer(no_args_is_help=True, help="Published mappings in the gateway store (for replay).")
 _out = Console(emoji=False, highlight=False, soft_wrap=True)
@@ -56,10 +55,8 @@ def mappings_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([_summary(m) for m in found])
         return
-    table = Table("id", "version", "digest", "types", "mode", header_style="bold")
-    for m in found:
-        table.add_row(m.id, m.version, m.digest, ", ".join(m.types), m.issuance_mode)
-    _out.print(table)
+    rows = [(m.id, m.version, ", ".join(m.types), m.issuance_mode, m.digest) for m in found]
+    _out.print(fitted_table(("id", "version", "types", "mode", "digest"), rows))
     if not found:
         _out.print("no mappings stored (`vcgate adapters add` or `vcgate mappings publish FILE`)")
 

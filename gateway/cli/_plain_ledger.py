@@ -84,6 +84,8 @@ def _open_store(db: str, log_key: Path | None, *, writable: bool) -> PlainLedger
     if not writable and "://" not in db and not Path(db).expanduser().is_file():
         # SQLite would create an empty database file: a read-only command never creates files.
         unreadable(db, "no such ledger database (create one with `vcgate plain-ledger init`)")
+    if writable:
+        require_file(_log_key_path(db, log_key), "log key file")
     try:
         key = LogKey.load(_log_key_path(db, log_key)) if writable else None
         return PlainLedgerStore.open(db, key)

@@ -12,12 +12,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from vcgate.canonical_schema import InputError, VcgateError
 
 from ._api import DatabaseOption
-from ._common import fail, print_json, usage_error
+from ._common import fail, fitted_table, print_json, usage_error
 
 users_app = typer.Typer(no_args_is_help=True, help="People who log in to the web pages (officer, analyst, admin).")
 
@@ -87,12 +86,8 @@ def users_list(
             ]
         )
         return
-    table = Table(show_header=True, header_style="bold")
-    for col in ("user", "role", "created", "locked until"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(str(r["username"]), str(r["role"]), str(r["created_at"]), str(r["locked_until"] or ""))
-    _out.print(table)
+    lines = [(str(r["username"]), str(r["role"]), str(r["created_at"]), str(r["locked_until"] or "")) for r in rows]
+    _out.print(fitted_table(("user", "role", "created", "locked until"), lines))
 
 
 __all__ = ["users_app"]

@@ -1,5 +1,6 @@
 """``vcgate workflows``: the shipped verification workflows, what one says, and whether a file is a workflow
-(docs/workflows.md). Exit codes: 0 fine, 1 the file is not a valid workflow (line and expression printed), 64 usage.
+(docs/workflows.md). Exit codes: 0 fine, 1 the file is not a valid workflow (line and expression printed), 2 the file is
+missing or unreadable, 64 usage.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from ._common import EXIT_INVALID, fail, print_json, require_file
+from ._common import EXIT_INVALID, fail, fitted_table, print_json, require_file
 
 workflows_app = typer.Typer(
     no_args_is_help=True, help="Verification workflows (IPR, steel, natural gas, timber, food)."
@@ -39,12 +39,12 @@ def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     if as_json:
         print_json(items)
         return
-    table = Table("workflow", "version", "digest", "title", "credential types")
-    for item in items:
-        table.add_row(
-            item["name"], item["version"], item["digest"][:19] + "…", item["title"], "\n".join(item["credentialTypes"])
-        )
-    out.print(table)
+    rows = [
+        (item["name"], "\n".join(item["credentialTypes"]), item["version"], item["digest"][:19] + "…", item["title"])
+        for item in items
+    ]
+    # The credential types are identifiers too (never folded): beside the name, the rest folds or stacks.
+    out.print(fitted_table(("workflow", "credential types", "version", "digest", "title"), rows, ids=2))
 
 
 @workflows_app.command("describe")
@@ -61,41 +61,48 @@ def describe_command(
     out.print(f"[bold]{doc['name']}[/bold] {doc['version']}  {doc['digest']}")
     out.print(doc["title"])
     out.print(doc["description"], style="dim")
-    table = Table("step", "kind", "rule", "reason if it fails", "line becomes", "clause")
+    rows: list[tuple[str, ...]] = []
     for step in doc["steps"]:
         first = True
         for rule in step["rules"]:
             for check in rule["checks"]:
-                table.add_row(
-                    step["name"] if first else "",
-                    step["kind"] if first else "",
-                    rule["name"],
-                    check["reason"],
-                    check["failure"],
-                    check["clause"],
+                rows.append(
+                    (
+                        step["name"] if first else "",
+                        step["kind"] if first else "",
+                        rule["name"],
+                        check["reason"],
+                        check["failure"],
+                        check["clause"],
+                    )
                 )
                 first = False
         if "missing" in step:
-            table.add_row(
-                step["name"] if first else "",
-                step["kind"] if first else "",
-                "(none found)",
-                step["missing"]["reason"],
-                "not_authorized",
-                step["missing"]["clause"],
+            rows.append(
+                (
+                    step["name"] if first else "",
+                    step["kind"] if first else "",
+                    "(none found)",
+                    step["missing"]["reason"],
+                    "not_authorized",
+                    step["missing"]["clause"],
+                )
             )
             first = False
         if "reconcile" in step:
             r = step["reconcile"]
-            table.add_row(
-                step["name"] if first else "",
-                step["kind"] if first else "",
-                f"{r['claimed']} ≤ {r['against']} ({r['mode']})",
-                r["reason"],
-                "not_authorized",
-                r["clause"],
+            rows.append(
+                (
+                    step["name"] if first else "",
+                    step["kind"] if first else "",
+                    f"{r['claimed']} ≤ {r['against']} ({r['mode']})",
+                    r["reason"],
+                    "not_authorized",
+                    r["clause"],
+                )
             )
-    out.print(table)
+    headers = ("step", "kind", "rule", "reason if it fails", "line becomes", "clause")
+    out.print(fitted_table(headers, rows))
     out.print(f"authorized: {doc['authorized']['reason']} ({doc['authorized']['clause']})")
 
 

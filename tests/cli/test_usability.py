@@ -82,6 +82,15 @@ def test_a_missing_input_file_exits_2_with_its_name(tmp_path: Path, args: tuple[
     assert "Traceback" not in r.stderr
 
 
+def test_a_missing_log_key_exits_2(tmp_path: Path, key: tuple[Path, str]) -> None:
+    (tmp_path / "x.json").write_text("{}")
+    args = ("--key", str(key[0]), "--db", "ledger.sqlite", "--log-key", "missing-log-key.json")
+    r = vcgate(tmp_path, "plain-ledger", "append", "x.json", *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "error: cannot read log key file missing-log-key.json: no such file" in " ".join(r.stderr.split())
+    assert not (tmp_path / "ledger.sqlite").exists()
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -180,3 +189,65 @@ def test_help_fits_80_columns_without_cutting_option_names(tmp_path: Path) -> No
         assert option in r.stdout
     assert "…" not in r.stdout
     assert "--install-completion" not in r.stdout
+
+
+def assert_fits(out: str, ids: list[str]) -> None:
+    """Every table line is at most 80 characters and each identifier (that fits a line) is printed whole."""
+    lines = _table_lines(out)
+    assert lines, out
+    assert max(len(line) for line in lines) <= 80, out
+    for identifier in ids:
+        assert len(identifier) > 76 or any(identifier in line for line in lines), (identifier, out)
+
+
+def test_every_command_table_fits_80_columns_without_cutting_identifiers(tmp_path: Path) -> None:
+    # One store, filled through the CLI, then each command that prints a table, at COLUMNS=80.
+    def run(*args: str) -> str:
+        r = vcgate(tmp_path, *args, "--database" if args[0] == "users" else "--db", db)
+        assert r.returncode in (0, 1), (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        return r.stdout
+
+    db = f"sqlite:///{tmp_path / 'gateway.sqlite'}"
+    party = {
+        "id": "acme-apparel-importer",
+        "did": "did:web:importer.acme-apparel.example.com",
+        "names": ["ACME Apparel Importing LLC"],
+        "identifiers": [{"scheme": "lei", "value": "5493001KJTIIGC8Y1R12"}],
+    }
+    (tmp_path / "party.json").write_text(json.dumps(party))
+    run("parties", "add", "party.json", "--offline")
+    assert_fits(run("parties", "list"), [party["id"], party["did"]])
+    mapping = ROOT / "adapters" / "plain_ledger" / "mappings" / "cbp-3461-entry.witness.yaml"
+    run("mappings", "publish", str(mapping))
+    mapping_id = "https://w3id.org/vcgate/mappings/plain-ledger/cbp-3461-entry/witness"
+    assert_fits(run("mappings", "list"), [mapping_id])
+    ledger = vcgate(tmp_path, "plain-ledger", "init", "--db", "ledger.sqlite", "--json")
+    config = {
+        "id": "gs1us-registry",
+        "url": "http://127.0.0.1:9",  # describe and add do not read the ledger
+        "logVerifierKey": json.loads(ledger.stdout)["verifierKey"],
+        "mode": "witness",
+        "witness": "did:web:gateway.cbp.example",
+    }
+    (tmp_path / "plain.json").write_text(json.dumps(config))
+    described = vcgate(tmp_path, "adapters", "describe", "plain-ledger", "--config", "plain.json")
+    assert_fits(described.stdout, [mapping_id])
+    run("adapters", "add", "plain-ledger", "--config", "plain.json")
+    ledger_id = json.loads(ledger.stdout)["ledgerId"]
+    assert_fits(run("adapters", "status"), ["gs1us-registry", ledger_id])
+    added = subprocess.run(
+        [*CLI, "users", "add", "customs-officer-1", "--role", "officer", "--password-stdin", "--database", db],
+        input="a-long-enough-password\n", cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert_fits(run("users", "list"), ["customs-officer-1"])
+
+    workflows = vcgate(tmp_path, "workflows", "list").stdout
+    assert_fits(workflows, ["natural-gas", "NaturalGasProducerEnvironmentalPassportCredential"])
+    assert_fits(vcgate(tmp_path, "workflows", "describe", "steel").stdout, ["entry_summary", "licence"])
+    block = ROOT / "tests" / "fixtures" / "fabric" / "own-network" / "from-peer" / "mychannel_block_3.block"
+    fabric = vcgate(tmp_path, "fabric", "verify-block", str(block)).stdout
+    assert_fits(fabric, ["b33f7d886a9571c5819edeee10ec6c1d0d1d5491874b49a1de83e6f5c081623c"])
+    evidence = ROOT / "tests" / "fixtures" / "ethereum" / "eas-licence-evidence.json"
+    assert_fits(vcgate(tmp_path, "evidence", "check", str(evidence)).stdout, ["evidence.present"])

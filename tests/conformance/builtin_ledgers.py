@@ -94,3 +94,56 @@ def ethereum_ledger(folder: Path) -> Iterator[Path]:
         yield _write(folder / "ethereum.yaml", config)
     finally:
         stop_anvil(node)
+
+
+@contextmanager
+def remote_ledger(folder: Path) -> Iterator[Path]:
+    """The Ethereum ledger above served by `vcgate adapters serve ethereum` (a subprocess on 127.0.0.1, stopped by
+    PID), tested as `adapter:remote`: the same cases through the remote adapter protocol, ADP-009–011 reading its
+    wire answers (the chain's empty block windows, a rewind from a cursor whose block hash is not on the chain, the
+    attestation under a schema no mapping covers)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with ethereum_ledger(folder) as config_path:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        conformance = config.pop("conformance")
+        served = _write(folder / "served-ethereum.yaml", config)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        script = Path(sys.executable).with_name("vcgate")
+        cli = (
+            [str(script)] if script.is_file() else [sys.executable, "-c", "from vcgate.gateway.cli import main; main()"]
+        )
+        log = (folder / "serve.log").open("wb")
+        process = subprocess.Popen(
+            [*cli, "adapters", "serve", "ethereum", "--config", str(served), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError((folder / "serve.log").read_text(encoding="utf-8"))
+                try:
+                    if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the adapter service did not start")
+                time.sleep(0.2)
+            yield _write(folder / "remote.yaml", {"url": url, "retries": 0, "timeout": 60, "conformance": conformance})
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            log.close()

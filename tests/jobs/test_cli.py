@@ -19,16 +19,25 @@ from ._world import ROOT, World, gtin
 FACTORY = "tests.jobs._world:plain_checkers"
 
 
-def vcgate(*args: str) -> subprocess.CompletedProcess[str]:
+def vcgate(*args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
     code = "from vcgate.gateway.cli import main; main()"
+    width = {"COLUMNS": str(columns)} if columns else {}
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **width},
     )
+
+
+def verify_options(world: World, db: str, folder: Path) -> list[str]:
+    """The options of a reproducible verification: the world's policy (written to ``folder``), the store, a fixed
+    check time and the plain-ledger evidence checkers."""
+    policy = folder / "policy.yaml"
+    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
+    return ["--policy", str(policy), "--db", db, "--checked-at", "2025-06-01T00:00:00Z", "--checkers", FACTORY]
 
 
 def test_parties_add_list_show(world: World, store_path: Path, tmp_path: Path) -> None:
@@ -63,9 +72,7 @@ def test_verify_entry_exit_codes(
     world: World, rows: dict[str, dict[str, Any]], store_path: Path, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{store_path}"
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
-    common = ["--policy", str(policy), "--db", db, "--checked-at", "2025-06-01T00:00:00Z", "--checkers", FACTORY]
+    common = verify_options(world, db, tmp_path)
     expected = {"authorized": 0, "no_licence": 1, "no_anchor": 2}
     for name, code in expected.items():
         entry = tmp_path / f"{name}.json"
@@ -122,3 +129,29 @@ def test_jobs_run_status_report_and_links(
     by_did = json.loads(vcgate("links", world.actors["summit"].did, "--db", db, "--json").stdout)
     assert len(by_did["credentials"]) >= 10  # every invoice (issuer) and licence (licensee) naming Summit
     assert vcgate("links", "nothing-here", "--db", db).returncode == 1
+
+
+def test_entry_job_and_links_tables_fit_80_columns(
+    world: World, rows: dict[str, dict[str, Any]], store_path: Path, tmp_path: Path
+) -> None:
+    # The 80-column audit (tests/cli/test_usability.py) for the tables that need a filled store: every line fits and
+    # every identifier (entry line, GTIN, job id, credential id, issuer DID) is printed whole.
+    from cli.test_usability import assert_fits
+
+    db = f"sqlite:///{store_path}"
+    common = verify_options(world, db, tmp_path)
+    entry = tmp_path / "no_licence.json"
+    entry.write_text(json.dumps(rows["no_licence"]))
+    verdict = vcgate("verify-entry", str(entry), *common, columns=80)
+    assert verdict.returncode == 1, verdict.stderr
+    gtins = [str(line["gtin"]) for line in rows["no_licence"]["lines"]]
+    assert_fits(verdict.stdout, gtins)
+    entries = tmp_path / "entries.jsonl"
+    entries.write_text(json.dumps(rows["authorized"]) + "\n")
+    run = vcgate("jobs", "run", str(entries), *common, "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    job_id = run.stdout.split("job ", 1)[1].split(":", 1)[0]
+    assert_fits(vcgate("jobs", "status", "--db", db, columns=80).stdout, [job_id])
+    links = json.loads(vcgate("links", gtin(12345), "--db", db, "--json").stdout)["credentials"]
+    table = vcgate("links", gtin(12345), "--db", db, columns=80).stdout
+    assert_fits(table, [c["id"] for c in links] + [c["issuer"] for c in links if c["issuer"]])

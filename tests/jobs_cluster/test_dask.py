@@ -52,6 +52,14 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _vcgate(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``vcgate ARGS`` in a fresh interpreter (the tests' modules importable), its output captured."""
+    code = "from vcgate.gateway.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=_env(), timeout=timeout, cwd=cwd
+    )
+
+
 class Cluster:
     """A scheduler and workers as real processes; stopped by PID."""
 
@@ -299,28 +307,9 @@ def test_scheduler_killed_then_resume_on_a_new_scheduler(
         try:
             fresh.start_worker("w-new")
             fresh.wait_workers(1)
-            cli = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "from vcgate.gateway.cli import main; main()",
-                    "jobs",
-                    "run",
-                    "--resume",
-                    "--job-id",
-                    "kill-scheduler",
-                    "--db",
-                    url,
-                    "--cluster",
-                    fresh.address,
-                    "--checkers",
-                    FACTORY,
-                    "--json",
-                ],
-                capture_output=True,
-                text=True,
-                env=_env(),
-                timeout=600,
+            cli = _vcgate(
+                *("jobs", "run", "--resume", "--job-id", "kill-scheduler", "--db", url),
+                *("--cluster", fresh.address, "--checkers", FACTORY, "--json"),
             )
         finally:
             fresh.stop()
@@ -367,26 +356,8 @@ def test_worker_without_the_database_fails_its_tasks_visibly(
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from vcgate.gateway.cli import main; main()",
-            "jobs",
-            "run",
-            "--resume",
-            "--job-id",
-            "none",
-            "--db",
-            f"sqlite:///{tmp_path / 'x.sqlite'}",
-            "--cluster",
-            "127.0.0.1:8786",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-    )
+    db = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    cli = _vcgate("jobs", "run", "--resume", "--job-id", "none", "--db", db, "--cluster", "127.0.0.1:8786", timeout=120)
     assert cli.returncode == 64
     assert "needs a scheme" in cli.stderr
 
@@ -400,21 +371,14 @@ def test_cli_on_an_embedded_local_cluster_equals_the_local_pool(
     path = _entries_file(rows, tmp_path, "local", n=300)
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump(dict(world.policy().raw)))
-    cli = [sys.executable, "-c", "from vcgate.gateway.cli import main; main()", "jobs", "run", str(path)]
     runs: dict[str, Any] = {}
     for name, extra in (("cluster", ["--cluster", "local", "--chunk-size", "40"]), ("pool", [])):
         db = tmp_path / f"{name}.sqlite"
         shutil.copy(template, db)
-        proc = subprocess.run(
-            [
-                *cli,
-                *("--db", f"sqlite:///{db}", "--checkers", FACTORY, "--checked-at", "2025-06-01T00:00:00Z"),
-                *("--policy", str(policy), "--workers", "2", "--job-id", "j", "--json", *extra),
-            ],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=600,
+        proc = _vcgate(
+            *("jobs", "run", str(path), "--db", f"sqlite:///{db}", "--checkers", FACTORY),
+            *("--checked-at", "2025-06-01T00:00:00Z", "--policy", str(policy), "--workers", "2", "--job-id", "j"),
+            *("--json", *extra),
             cwd=tmp_path,
         )
         assert proc.returncode == 0, proc.stderr
@@ -431,3 +395,34 @@ def test_cli_on_an_embedded_local_cluster_equals_the_local_pool(
     assert len(summary["verdicts"]) >= 3  # the scenarios' different verdicts
     assert runs["pool"][0]["verdicts"] == summary["verdicts"]
     assert on_cluster == runs["pool"][1]
+
+
+def test_api_jobs_on_the_cluster_report_workers_and_dashboard(
+    world_and_rows: tuple[World, dict[str, dict[str, Any]], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``POST /jobs`` with ``$VCGATE_DASK_SCHEDULER`` set runs the job on the cluster (here an embedded
+    LocalCluster); ``GET /jobs/{id}`` reports the scheduler, its dashboard and each worker's throughput."""
+    from api_wiring.conftest import run_gateway
+
+    from vcgate.gateway.api._wiring import WiringSettings
+
+    world, rows, template = world_and_rows
+    db = tmp_path / "gateway.sqlite"
+    shutil.copy(template, db)
+    entries = [json.loads(line) for line in _entries_file(rows, tmp_path, "api", n=120).read_text().splitlines()]
+    monkeypatch.setenv("VCGATE_DASK_SCHEDULER", "local")
+    with run_gateway(db, WiringSettings(checker_factory=FACTORY)) as gw:
+        analyst = gw.client("did:web:customs.example", ["run:jobs", "read:jobs"])
+        policy = json.loads(json.dumps(dict(world.policy().raw)))
+        checked = CHECKED_AT.isoformat().replace("+00:00", "Z")
+        r = gw.http.post(
+            "/jobs", json={"policy": policy, "checkedAt": checked, "entries": entries}, headers=gw.auth(analyst)
+        )
+        assert r.status_code == 202, r.text
+        status = gw.wait_for_job(r.json()["jobId"], gw.auth(analyst), timeout=300)
+    assert status["state"] == "finished", status
+    assert status["done"] == status["entries"] == 120
+    assert status["cluster"]["scheduler"] == "local"
+    assert status["cluster"]["dashboard"].startswith("http://127.0.0.1:")
+    assert sum(w["entries"] for w in status["workers"]) == 120
+    assert all(w["entriesPerSecond"] > 0 and w["worker"].startswith("tcp://127.0.0.1:") for w in status["workers"])

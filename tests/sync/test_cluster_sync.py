@@ -345,3 +345,31 @@ def test_a_worker_killed_mid_sync_leaves_the_store_a_local_sync_makes(
         assert ClusterStore(store.db).lease_holders(["adapter:gs1-registry"]) == {}
     finally:
         store.close()
+
+
+def test_a_worker_without_the_witness_key_fails_the_adapter_visibly(
+    tmp_path: Path,
+    ledger: Ledger,
+    gs1: SubmitterKey,
+    witness: tuple[KeyPair, Path],
+    cluster: Cluster,
+    postgres_url: str,
+) -> None:
+    """The key never travels through the scheduler: a worker whose key file is missing fails the adapter's pass with
+    an error naming the path (not the key), and nothing is stored."""
+    pair, key_file = witness
+    write_mapping(tmp_path / "key-licence.yaml", key_type_default=True)
+    _fill(ledger, gs1, 10)
+    _register_at(tmp_path, ledger, postgres_url, pair.controller, page_size=5)
+    missing = tmp_path / "not-here" / "witness.json"
+    cluster.start_worker("keyless", VCGATE_WORKER_WITNESS_KEY=str(missing))
+    cluster.wait_workers(1)
+    proc = _sync_process(postgres_url, key_file, cluster.address)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stdout + stderr
+    (error,) = json.loads(stdout)["adapters"]["gs1-registry"]["errors"]
+    assert f"has no witness key file at {missing}" in error
+    assert "VCGATE_WORKER_WITNESS_KEY" in error
+    assert json.loads(key_file.read_text())["secretKeyMultibase"] not in stdout + stderr
+    assert _stored_count(postgres_url) == 0
+    assert _cursor_and_quarantine(postgres_url) == (None, 0)

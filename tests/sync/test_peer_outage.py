@@ -91,28 +91,33 @@ def relay(peers: list[TestPeer]) -> Iterator[Relay]:  # noqa: F811
     r.stop()
 
 
-def evidence_orgs(db: Path) -> dict[str, set[str]]:
-    """Credential id -> the organisations whose attestations its evidence carries."""
+def attesting_orgs(credential: dict[str, Any]) -> set[str]:
+    """The organisations whose attestations the credential's evidence carries."""
     from vcgate.adapters.fabric._attest import SignedPeerResponse
     from vcgate.canonical_schema import b64url_decode
 
-    out = {}
-    for cid, body in sqlite3.connect(db).execute("select id, document from credentials"):
-        material = json.loads(body)["evidence"][0]["proofMaterial"]
-        out[cid] = {
-            SignedPeerResponse.from_proposal_response(b64url_decode(a)).endorser.msp_id
-            for a in material.get("validationAttestations", [])
-        }
-    return out
+    material = credential["evidence"][0]["proofMaterial"]
+    return {
+        SignedPeerResponse.from_proposal_response(b64url_decode(a)).endorser.msp_id
+        for a in material.get("validationAttestations", [])
+    }
 
 
-def test_under_attested_credentials_are_held_then_upgraded_in_place(
+def evidence_orgs(db: Path) -> dict[str, set[str]]:
+    """Credential id -> the organisations whose attestations its evidence carries."""
+    rows = sqlite3.connect(db).execute("select id, document from credentials")
+    return {cid: attesting_orgs(json.loads(body)) for cid, body in rows}
+
+
+def outage_config(
     ledger: ProductLedger,  # noqa: F811
     peers: list[TestPeer],  # noqa: F811
     network_files: Path,  # noqa: F811
     relay: Relay,
-    tmp_path: Path,
-) -> None:
+    name: str,
+) -> Path:
+    """The adapter's configuration file: Org1's peer directly, Org2's through the relay; both organisations'
+    attestations required, no witness (the command gives one)."""
     config: dict[str, Any] = make_config(
         ledger,
         peers,
@@ -123,7 +128,17 @@ def test_under_attested_credentials_are_held_then_upgraded_in_place(
         pageSize=50,
     )
     config.pop("witness")
-    cfg = write_config(config, network_files / f"outage-{tmp_path.name}.yaml")
+    return write_config(config, network_files / f"{name}.yaml")
+
+
+def test_under_attested_credentials_are_held_then_upgraded_in_place(
+    ledger: ProductLedger,  # noqa: F811
+    peers: list[TestPeer],  # noqa: F811
+    network_files: Path,  # noqa: F811
+    relay: Relay,
+    tmp_path: Path,
+) -> None:
+    cfg = outage_config(ledger, peers, network_files, relay, f"outage-{tmp_path.name}")
     witness = KeyPair.generate()
     key_file = tmp_path / "witness.json"
     witness.to_file(key_file)
@@ -157,17 +172,7 @@ def test_under_attested_credentials_are_held_then_upgraded_in_place(
 
 def file_orgs(out: Path) -> dict[str, set[str]]:
     """Credential file -> the organisations whose attestations its evidence carries."""
-    from vcgate.adapters.fabric._attest import SignedPeerResponse
-    from vcgate.canonical_schema import b64url_decode
-
-    found = {}
-    for path in sorted(out.glob("*-*-*.json")):
-        material = json.loads(path.read_text(encoding="utf-8"))["evidence"][0]["proofMaterial"]
-        found[path.name] = {
-            SignedPeerResponse.from_proposal_response(b64url_decode(a)).endorser.msp_id
-            for a in material.get("validationAttestations", [])
-        }
-    return found
+    return {path.name: attesting_orgs(json.loads(path.read_text(encoding="utf-8"))) for path in out.glob("*-*-*.json")}
 
 
 def test_adapters_sync_out_rewrites_under_attested_files_once_the_peer_is_back(
@@ -177,17 +182,7 @@ def test_adapters_sync_out_rewrites_under_attested_files_once_the_peer_is_back(
     relay: Relay,
     tmp_path: Path,
 ) -> None:
-    config: dict[str, Any] = make_config(
-        ledger,
-        peers,
-        network_files,
-        addresses=[peers[0].address, f"127.0.0.1:{relay.port}"],
-        attest=True,
-        minAttestingOrganizations=2,
-        pageSize=50,
-    )
-    config.pop("witness")
-    cfg = write_config(config, network_files / f"outage-out-{tmp_path.name}.yaml")
+    cfg = outage_config(ledger, peers, network_files, relay, f"outage-out-{tmp_path.name}")
     key = tmp_path / "gateway-key.json"
     KeyPair.generate().to_file(key)
     out = tmp_path / "credentials"

@@ -218,6 +218,8 @@ def test_an_admin_registers_a_party_from_the_page(tab: Tab) -> None:
 
     tab.login("admin")
     tab.go("/ui/parties")
+    assert tab.page.title() == "Parties · vcgate"  # the form is in the page, once, never in its title
+    assert tab.page.locator("#party").count() == 1
     tab.page.fill("#party", "{not json")
     tab.page.click("text=Save party")
     assert "not JSON" in tab.page.locator("[role=alert]").inner_text()
