@@ -1,4 +1,4 @@
-"""``EthereumAdapter``: the SDK adapter (API version 1) for Ethereum and other EVM chains.
+"""``EthereumAdapter``: the SDK adapter (API version 2) for Ethereum and other EVM chains.
 
 Sources, all in one ordered record stream:
 

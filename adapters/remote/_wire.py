@@ -424,7 +424,8 @@ def evidence_result_from_json(value: Any) -> EvidenceResult:
     checks = []
     for i, item in enumerate(items):
         where = json_pointer("checks", i)
-        c = _object(item, where, ("name", "status"), ("detail", "problems"))
+        # ``stage`` (canonical_schema.Check, ADR 0010) is read when present; adapters normally leave it out.
+        c = _object(item, where, ("name", "status"), ("detail", "problems", "stage"))
         try:
             status = CheckStatus(c["status"])
         except ValueError:
@@ -440,6 +441,7 @@ def evidence_result_from_json(value: Any) -> EvidenceResult:
                     problem_from_json(p, json_pointer_join(where, "problems", j)) for j, p in enumerate(problems_value)
                 ),
                 _text(c.get("detail", ""), json_pointer_join(where, "detail"), empty=True),
+                _text(c.get("stage", ""), json_pointer_join(where, "stage"), empty=True),
             )
         )
     result = EvidenceResult(tuple(checks))

@@ -35,10 +35,10 @@ from ._ledger import (
     LedgerObservation,
     LedgerRevocation,
     LedgerStages,
-    ledger_items,
 )
 from ._trust import TrustPolicy
-from ._verify import Verifier, issuer_id
+from ._verify import Verifier
+from ._view import ParsedCredential
 
 __all__ = ["CredentialPipeline", "LedgerObservation", "LedgerRevocation", "PipelineResult", "credential_digest"]
 
@@ -235,9 +235,12 @@ class CredentialPipeline:
         result = self._verifier.check(doc, checked_at=checked_at)
         # Validity windows are judged by linking at the entry date, not at the check time.
         checks = tuple(c for c in result.checks if c.stage != "validity")
-        issuer = result.issuer if result.issuer is not None else issuer_id(doc)
+        # The verifier's parsed view of this JSON-LD document (a JWT's view is of its payload, not of ``doc``).
+        view = result.view if result.format == "ldp" and result.view is not None else ParsedCredential.parse(doc)
+        issuer = result.issuer if result.issuer is not None else view.issuer
         refs: list[EvidenceRef] = []
-        for _i, e in ledger_items(doc):
+        for item in view.ledger_evidence:
+            e = item.value
             t = _parse_ts(e.get("ledgerTime"))
             h = e.get("ledgerHeight")
             if isinstance(e.get("ledgerId"), str) and isinstance(e.get("locator"), str) and t and isinstance(h, int):

@@ -165,6 +165,7 @@ def test_evidence_results_round_trip_with_problems() -> None:
                 "why",
             ),
             Check("x.time", CheckStatus.NOT_APPLICABLE),
+            Check.passed("x.staged", "evidence"),  # the one Check type may carry a stage (ADR 0010)
         )
     )
     back = evidence_result_from_json(json.loads(json.dumps(result.to_json())))
